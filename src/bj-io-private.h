@@ -34,7 +34,7 @@ void       bj_io_start             (BjIo                 *self,
 /* Sends what is queued, joins the thread, closes the sockets and the context. */
 void       bj_io_free              (BjIo                 *self);
 
-/* Thread-safe: */
+/* Thread-safe. A NULL parent header means the current request (set_stream_parent). */
 void       bj_io_reply             (BjIo                 *self,
                                     BjChannel             channel,
                                     BjMessage            *request,

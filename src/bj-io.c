@@ -25,6 +25,9 @@
  * later ones at most every STREAM_FLUSH_INTERVAL_US, so a print loop sends few
  * large messages rather than one per line. */
 #define STREAM_FLUSH_INTERVAL_US 2000
+/* print() writes the text and the newline separately: waiting this long after the
+ * first write sends them as one message, and is still far below what a person sees. */
+#define STREAM_COALESCE_US 200
 #define REPLAY_GUARD_CAPACITY 65536
 #define MAX_MESSAGE_SIZE ((gint64) 256 * 1024 * 1024)
 #define ZERO_COPY_THRESHOLD 8192
@@ -33,7 +36,8 @@ typedef struct {
   BjChannel channel;
   GPtrArray *identities;        /* GBytes; NULL on iopub */
   char *msg_type;
-  GBytes *parent_header;        /* NULL → {} */
+  GBytes *parent_header;        /* NULL → {}, or the current parent with use_current_parent */
+  gboolean use_current_parent;
   GBytes *metadata;             /* NULL → {} */
   GBytes *content;              /* NULL for a stream: built from stream_text */
   BjStream stream;
@@ -61,6 +65,7 @@ struct _BjIo {
   GString *stream_text[2];      /* under lock */
   GBytes *stream_parent;        /* under lock */
   gboolean stream_signaled;     /* under lock: a flush is scheduled */
+  gint64 stream_signal_time;    /* under lock: when it was */
 
   /* The one pending input_request, under lock. */
   GCond input_cond;
@@ -398,6 +403,8 @@ enqueue (BjIo     *self,
   g_mutex_lock (&self->lock);
   if (out->channel == BJ_CHANNEL_IOPUB)
     seal_streams_locked (self);
+  if (out->use_current_parent && self->stream_parent != NULL)
+    out->parent_header = g_bytes_ref (self->stream_parent);
   g_queue_push_tail (&self->outgoing, out);
   g_mutex_unlock (&self->lock);
   wakeup (self);
@@ -432,6 +439,7 @@ bj_io_publish (BjIo       *self,
   out->channel = BJ_CHANNEL_IOPUB;
   out->msg_type = g_strdup (msg_type);
   out->parent_header = parent_header ? g_bytes_ref (parent_header) : NULL;
+  out->use_current_parent = parent_header == NULL;
   out->content = g_bytes_ref (content);
   out->metadata = metadata ? g_bytes_ref (metadata) : NULL;
   enqueue (self, out);
@@ -463,7 +471,11 @@ bj_io_write_stream (BjIo       *self,
   g_mutex_lock (&self->lock);
   g_string_append_len (self->stream_text[stream], text, length);
   signal = !self->stream_signaled;
-  self->stream_signaled = TRUE;
+  if (signal)
+    {
+      self->stream_signaled = TRUE;
+      self->stream_signal_time = g_get_monotonic_time ();
+    }
   g_mutex_unlock (&self->lock);
   if (signal)
     wakeup (self);
@@ -645,7 +657,8 @@ flush_outgoing (BjIo *self)
   if (self->stream_signaled)
     {
       gint64 now = g_get_monotonic_time ();
-      gint64 due = self->last_stream_flush + STREAM_FLUSH_INTERVAL_US;
+      gint64 due = MAX (self->last_stream_flush + STREAM_FLUSH_INTERVAL_US,
+                        self->stream_signal_time + STREAM_COALESCE_US);
 
       if (now >= due)
         {

@@ -1,0 +1,799 @@
+/* bj-python-executor.c: runs Python for a BjKernel through CPython's limited API
+ *
+ * Copyright 2026 The bpy-jupyter developers
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * This file is compiled against Python's headers only and never linked with
+ * libpython: hosts such as official Blender builds link Python statically and
+ * provide its symbols themselves. With Py_LIMITED_API one binary serves every
+ * Python from 3.10 on.
+ *
+ * The language work (compiling cells, rich output, completion) is Python code in
+ * bj_runtime.py, embedded as a resource; this file moves JSON text between it and
+ * the kernel, and implements the hot paths: the stream writers and interrupt.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include "config.h"
+
+#include <gio/gio.h>
+#include <glib/gi18n-lib.h>
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include "bj-python-executor.h"
+
+#define HELPER_MODULE_NAME "_bpy_jupyter_executor"
+#define RUNTIME_MODULE_NAME "_bpy_jupyter_runtime"
+#define RUNTIME_RESOURCE "/org/bpyjupyter/python/bj_runtime.py"
+
+struct _BjPythonExecutor {
+  GObject parent_instance;
+
+  PyObject *helper;           /* the _bpy_jupyter_executor module */
+  PyObject *runtime;          /* the bj_runtime module */
+  BjKernel *kernel;           /* while attached; not a reference: the kernel owns us */
+  pthread_t owner_thread;
+  gboolean interrupt_with_signal;
+  gint executing;             /* atomic */
+  guint execution_serial;     /* atomic: tells one cell's interrupt from the next cell */
+};
+
+static void bj_python_executor_iface_init (BjExecutorInterface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (BjPythonExecutor, bj_python_executor, G_TYPE_OBJECT,
+                               G_IMPLEMENT_INTERFACE (BJ_TYPE_EXECUTOR, bj_python_executor_iface_init))
+
+/* ---- the helper module: what bj_runtime.py calls back into ---- */
+
+typedef struct {
+  BjPythonExecutor *executor;
+} HelperState;
+
+typedef struct {
+  PyObject_HEAD
+  BjPythonExecutor *executor;
+  BjStream stream;
+} StreamWriter;
+
+static BjPythonExecutor *
+helper_executor (PyObject *module)
+{
+  HelperState *state = PyModule_GetState (module);
+  return state ? state->executor : NULL;
+}
+
+static PyObject *
+helper_publish (PyObject *module,
+                PyObject *args)
+{
+  BjPythonExecutor *self = helper_executor (module);
+  const char *msg_type;
+  const char *content;
+  const char *metadata = NULL;
+
+  if (!PyArg_ParseTuple (args, "ss|z:publish", &msg_type, &content, &metadata))
+    return NULL;
+  if (self != NULL && self->kernel != NULL)
+    bj_kernel_publish_json (self->kernel, msg_type, content, metadata);
+  Py_RETURN_NONE;
+}
+
+static PyObject *
+helper_request_input (PyObject *module,
+                      PyObject *args)
+{
+  BjPythonExecutor *self = helper_executor (module);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *value = NULL;
+  const char *prompt;
+  int password = 0;
+  PyThreadState *thread_state;
+
+  if (!PyArg_ParseTuple (args, "s|p:request_input", &prompt, &password))
+    return NULL;
+  if (self == NULL || self->kernel == NULL)
+    {
+      PyErr_SetString (PyExc_RuntimeError, "The kernel is not running");
+      return NULL;
+    }
+
+  thread_state = PyEval_SaveThread ();
+  value = bj_kernel_request_input (self->kernel, prompt, password, &error);
+  PyEval_RestoreThread (thread_state);
+
+  if (value != NULL)
+    return PyUnicode_FromString (value);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    PyErr_SetNone (PyExc_KeyboardInterrupt);
+  else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED))
+    PyErr_SetString (PyExc_EOFError, error->message);
+  else
+    PyErr_SetString (PyExc_RuntimeError, error->message);
+  return NULL;
+}
+
+static PyMethodDef helper_methods[] = {
+  { "publish", helper_publish, METH_VARARGS,
+    "publish(msg_type, content_json, metadata_json=None): publish on iopub" },
+  { "request_input", helper_request_input, METH_VARARGS,
+    "request_input(prompt, password=False): ask the frontend for a line" },
+  { NULL, NULL, 0, NULL },
+};
+
+static struct PyModuleDef helper_module_def = {
+  PyModuleDef_HEAD_INIT,
+  .m_name = HELPER_MODULE_NAME,
+  .m_doc = "Internal: the bpy-jupyter kernel seen from its Python runtime.",
+  .m_size = sizeof (HelperState),
+  .m_methods = helper_methods,
+};
+
+static void
+write_fallback (BjStream    stream,
+                const char *text,
+                Py_ssize_t  length)
+{
+  /* Detached writers (kept by user code after the kernel stopped) still say
+   * something rather than swallowing it. */
+  while (length > 0)
+    {
+      ssize_t written = write (stream == BJ_STREAM_STDOUT ? 1 : 2, text, length);
+      if (written <= 0)
+        return;
+      text += written;
+      length -= written;
+    }
+}
+
+static PyObject *
+stream_writer_write (PyObject *object,
+                     PyObject *text)
+{
+  StreamWriter *writer = (StreamWriter *) object;
+  const char *data;
+  Py_ssize_t length;
+  PyObject *encoded = NULL;
+
+  if (!PyUnicode_Check (text))
+    {
+      PyObject *type = PyObject_Type (text);
+      PyObject *name = type ? PyObject_GetAttrString (type, "__name__") : NULL;
+
+      if (name != NULL)
+        PyErr_Format (PyExc_TypeError, "write() argument must be str, not %U", name);
+      Py_XDECREF (name);
+      Py_XDECREF (type);
+      return NULL;
+    }
+
+  data = PyUnicode_AsUTF8AndSize (text, &length);
+  if (data == NULL)
+    {
+      /* Lone surrogates: show a replacement character, never raise from print(). */
+      PyErr_Clear ();
+      encoded = PyUnicode_AsEncodedString (text, "utf-8", "replace");
+      if (encoded == NULL || PyBytes_AsStringAndSize (encoded, (char **) &data, &length) < 0)
+        {
+          Py_XDECREF (encoded);
+          return NULL;
+        }
+    }
+
+  if (writer->executor != NULL && writer->executor->kernel != NULL)
+    bj_kernel_write_stream (writer->executor->kernel, writer->stream, data, length);
+  else
+    write_fallback (writer->stream, data, length);
+
+  Py_XDECREF (encoded);
+  return PyLong_FromSsize_t (PyUnicode_GetLength (text));
+}
+
+static PyObject *
+stream_writer_writelines (PyObject *object,
+                          PyObject *lines)
+{
+  PyObject *iterator = PyObject_GetIter (lines);
+  PyObject *line;
+
+  if (iterator == NULL)
+    return NULL;
+  while ((line = PyIter_Next (iterator)) != NULL)
+    {
+      PyObject *result = stream_writer_write (object, line);
+      Py_DECREF (line);
+      if (result == NULL)
+        {
+          Py_DECREF (iterator);
+          return NULL;
+        }
+      Py_DECREF (result);
+    }
+  Py_DECREF (iterator);
+  if (PyErr_Occurred ())
+    return NULL;
+  Py_RETURN_NONE;
+}
+
+static PyObject *
+stream_writer_flush (PyObject *object,
+                     PyObject *unused)
+{
+  /* Batches already go out within milliseconds; ordering with other output is kept
+   * by the kernel, so there is nothing to force here. */
+  Py_RETURN_NONE;
+}
+
+static PyObject *
+stream_writer_false (PyObject *object,
+                     PyObject *unused)
+{
+  Py_RETURN_FALSE;
+}
+
+static PyObject *
+stream_writer_true (PyObject *object,
+                    PyObject *unused)
+{
+  Py_RETURN_TRUE;
+}
+
+static PyObject *
+stream_writer_fileno (PyObject *object,
+                      PyObject *unused)
+{
+  PyObject *io = PyImport_ImportModule ("io");
+  PyObject *unsupported = io ? PyObject_GetAttrString (io, "UnsupportedOperation") : NULL;
+
+  PyErr_SetString (unsupported ? unsupported : PyExc_OSError,
+                   "the kernel's streams have no file descriptor");
+  Py_XDECREF (unsupported);
+  Py_XDECREF (io);
+  return NULL;
+}
+
+static PyObject *
+stream_writer_get_name (PyObject *object,
+                        void     *closure)
+{
+  StreamWriter *writer = (StreamWriter *) object;
+  return PyUnicode_FromString (writer->stream == BJ_STREAM_STDOUT ? "<stdout>" : "<stderr>");
+}
+
+static PyObject *
+stream_writer_get_encoding (PyObject *object,
+                            void     *closure)
+{
+  return PyUnicode_FromString ("utf-8");
+}
+
+static PyObject *
+stream_writer_get_errors (PyObject *object,
+                          void     *closure)
+{
+  return PyUnicode_FromString ("strict");
+}
+
+static PyObject *
+stream_writer_get_closed (PyObject *object,
+                          void     *closure)
+{
+  Py_RETURN_FALSE;
+}
+
+static PyObject *
+stream_writer_get_mode (PyObject *object,
+                        void     *closure)
+{
+  return PyUnicode_FromString ("w");
+}
+
+static PyObject *
+stream_writer_get_newlines (PyObject *object,
+                            void     *closure)
+{
+  Py_RETURN_NONE;
+}
+
+static PyMethodDef stream_writer_methods[] = {
+  { "write", stream_writer_write, METH_O, "write(text) -> number of characters written" },
+  { "writelines", stream_writer_writelines, METH_O, "writelines(lines)" },
+  { "flush", stream_writer_flush, METH_NOARGS, "flush()" },
+  { "isatty", stream_writer_false, METH_NOARGS, "isatty() -> False" },
+  { "readable", stream_writer_false, METH_NOARGS, "readable() -> False" },
+  { "seekable", stream_writer_false, METH_NOARGS, "seekable() -> False" },
+  { "writable", stream_writer_true, METH_NOARGS, "writable() -> True" },
+  { "fileno", stream_writer_fileno, METH_NOARGS, "fileno(): not supported" },
+  { NULL, NULL, 0, NULL },
+};
+
+static PyGetSetDef stream_writer_getset[] = {
+  { "name", stream_writer_get_name, NULL, NULL, NULL },
+  { "encoding", stream_writer_get_encoding, NULL, NULL, NULL },
+  { "errors", stream_writer_get_errors, NULL, NULL, NULL },
+  { "closed", stream_writer_get_closed, NULL, NULL, NULL },
+  { "mode", stream_writer_get_mode, NULL, NULL, NULL },
+  { "newlines", stream_writer_get_newlines, NULL, NULL, NULL },
+  { NULL, NULL, NULL, NULL, NULL },
+};
+
+static PyType_Slot stream_writer_slots[] = {
+  { Py_tp_doc, (void *) "A text stream that publishes to the kernel's clients." },
+  { Py_tp_methods, stream_writer_methods },
+  { Py_tp_getset, stream_writer_getset },
+  { 0, NULL },
+};
+
+static PyType_Spec stream_writer_spec = {
+  .name = HELPER_MODULE_NAME ".StreamWriter",
+  .basicsize = sizeof (StreamWriter),
+  .flags = Py_TPFLAGS_DEFAULT,
+  .slots = stream_writer_slots,
+};
+
+static PyObject *
+stream_writer_new (PyObject         *type,
+                   BjPythonExecutor *executor,
+                   BjStream          stream)
+{
+  /* tp_alloc is not in the limited API; PyType_GenericAlloc is. */
+  StreamWriter *writer = (StreamWriter *) PyType_GenericAlloc ((PyTypeObject *) type, 0);
+
+  if (writer == NULL)
+    return NULL;
+  writer->executor = executor;
+  writer->stream = stream;
+  return (PyObject *) writer;
+}
+
+/* ---- setting up ---- */
+
+static char *
+fetch_python_error (void)
+{
+  PyObject *type = NULL, *value = NULL, *traceback = NULL;
+  PyObject *text;
+  char *message = NULL;
+
+  PyErr_Fetch (&type, &value, &traceback);
+  PyErr_NormalizeException (&type, &value, &traceback);
+  text = value ? PyObject_Str (value) : NULL;
+  if (text != NULL)
+    {
+      const char *utf8 = PyUnicode_AsUTF8AndSize (text, NULL);
+      PyObject *type_name = type ? PyObject_GetAttrString (type, "__name__") : NULL;
+      const char *name = type_name ? PyUnicode_AsUTF8AndSize (type_name, NULL) : NULL;
+      message = g_strdup_printf ("%s: %s", name ? name : "Error", utf8 ? utf8 : "");
+      Py_XDECREF (type_name);
+    }
+  PyErr_Clear ();
+  Py_XDECREF (text);
+  Py_XDECREF (type);
+  Py_XDECREF (value);
+  Py_XDECREF (traceback);
+  return message ? message : g_strdup ("unknown Python error");
+}
+
+static gboolean
+create_helper_module (BjPythonExecutor  *self,
+                      GError           **error)
+{
+  PyObject *module = PyModule_Create (&helper_module_def);
+  PyObject *writer_type = NULL;
+  PyObject *stdout_writer = NULL;
+  PyObject *stderr_writer = NULL;
+  PyObject *modules;
+  HelperState *state;
+  gboolean ok = FALSE;
+
+  if (module == NULL)
+    goto out;
+  state = PyModule_GetState (module);
+  state->executor = self;
+
+  writer_type = PyType_FromSpec (&stream_writer_spec);
+  if (writer_type == NULL)
+    goto out;
+  stdout_writer = stream_writer_new (writer_type, self, BJ_STREAM_STDOUT);
+  stderr_writer = stream_writer_new (writer_type, self, BJ_STREAM_STDERR);
+  if (stdout_writer == NULL || stderr_writer == NULL ||
+      PyModule_AddObjectRef (module, "StreamWriter", writer_type) < 0 ||
+      PyModule_AddObjectRef (module, "stdout", stdout_writer) < 0 ||
+      PyModule_AddObjectRef (module, "stderr", stderr_writer) < 0 ||
+      PyModule_AddStringConstant (module, "implementation_version", PACKAGE_VERSION) < 0 ||
+      PyModule_AddIntConstant (module, "interrupt_with_signal", self->interrupt_with_signal) < 0)
+    goto out;
+
+  modules = PyImport_GetModuleDict ();
+  if (PyDict_SetItemString (modules, HELPER_MODULE_NAME, module) < 0)
+    goto out;
+
+  self->helper = module;
+  module = NULL;
+  ok = TRUE;
+
+out:
+  if (!ok)
+    {
+      g_autofree char *message = fetch_python_error ();
+      g_set_error (error, BJ_ERROR, BJ_ERROR_FAILED,
+                   _("Cannot set up the Python executor: %s"), message);
+    }
+  Py_XDECREF (stdout_writer);
+  Py_XDECREF (stderr_writer);
+  Py_XDECREF (writer_type);
+  Py_XDECREF (module);
+  return ok;
+}
+
+static gboolean
+load_runtime (BjPythonExecutor  *self,
+              GError           **error)
+{
+  g_autoptr(GBytes) source = NULL;
+  g_autofree char *text = NULL;
+  PyObject *code;
+
+  source = g_resources_lookup_data (RUNTIME_RESOURCE, G_RESOURCE_LOOKUP_FLAGS_NONE, error);
+  if (source == NULL)
+    return FALSE;
+  text = g_strndup (g_bytes_get_data (source, NULL), g_bytes_get_size (source));
+
+  code = Py_CompileString (text, "bj_runtime.py", Py_file_input);
+  if (code != NULL)
+    {
+      self->runtime = PyImport_ExecCodeModule (RUNTIME_MODULE_NAME, code);
+      Py_DECREF (code);
+    }
+  if (self->runtime == NULL)
+    {
+      g_autofree char *message = fetch_python_error ();
+      g_set_error (error, BJ_ERROR, BJ_ERROR_FAILED,
+                   _("Cannot load the Python runtime: %s"), message);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/**
+ * bj_python_executor_new:
+ * @error: return location for a #GError
+ *
+ * Creates the executor in the running Python interpreter. Python must be
+ * initialized; the calling thread becomes the one that runs cells.
+ *
+ * Returns: (transfer full) (nullable): the executor, or %NULL with @error set
+ */
+BjPythonExecutor *
+bj_python_executor_new (GError **error)
+{
+  g_autoptr(BjPythonExecutor) self = g_object_new (BJ_TYPE_PYTHON_EXECUTOR, NULL);
+  PyGILState_STATE gil;
+  gboolean ok;
+
+  if (!Py_IsInitialized ())
+    {
+      g_set_error_literal (error, BJ_ERROR, BJ_ERROR_FAILED,
+                           _("Python is not initialized"));
+      return NULL;
+    }
+
+  self->owner_thread = pthread_self ();
+  gil = PyGILState_Ensure ();
+  ok = create_helper_module (self, error) && load_runtime (self, error);
+  PyGILState_Release (gil);
+
+  return ok ? g_steal_pointer (&self) : NULL;
+}
+
+/**
+ * bj_python_executor_set_interrupt_with_signal:
+ * @self: an executor
+ * @with_signal: whether interrupt may send SIGINT to the owner thread
+ *
+ * A process that owns its signals (the standalone kernel) lets interrupt send
+ * SIGINT, which also wakes blocking calls such as time.sleep(). In a host that
+ * owns SIGINT itself, the default interrupts through Python's pending calls.
+ */
+void
+bj_python_executor_set_interrupt_with_signal (BjPythonExecutor *self,
+                                              gboolean          with_signal)
+{
+  PyGILState_STATE gil;
+
+  g_return_if_fail (BJ_IS_PYTHON_EXECUTOR (self));
+
+  self->interrupt_with_signal = with_signal;
+  gil = PyGILState_Ensure ();
+  if (PyObject_SetAttrString (self->helper, "interrupt_with_signal",
+                              with_signal ? Py_True : Py_False) < 0)
+    PyErr_Clear ();
+  PyGILState_Release (gil);
+}
+
+/* ---- calls into the runtime ---- */
+
+static JsonObject *
+internal_error_reply (const char *message)
+{
+  JsonObject *reply = json_object_new ();
+  JsonArray *traceback = json_array_new ();
+
+  json_array_add_string_element (traceback, message);
+  json_object_set_string_member (reply, "status", "error");
+  json_object_set_string_member (reply, "ename", "InternalError");
+  json_object_set_string_member (reply, "evalue", message);
+  json_object_set_array_member (reply, "traceback", traceback);
+  return reply;
+}
+
+static JsonObject *
+parse_reply (PyObject *result)
+{
+  g_autoptr(JsonParser) parser = json_parser_new_immutable ();
+  g_autoptr(GError) error = NULL;
+  const char *text;
+  Py_ssize_t length;
+  JsonNode *root;
+
+  text = PyUnicode_AsUTF8AndSize (result, &length);
+  if (text == NULL)
+    {
+      g_autofree char *message = fetch_python_error ();
+      return internal_error_reply (message);
+    }
+  if (!json_parser_load_from_data (parser, text, length, &error))
+    return internal_error_reply (error->message);
+  root = json_parser_get_root (parser);
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+    return internal_error_reply ("the runtime's reply is not a JSON object");
+  return json_object_ref (json_node_get_object (root));
+}
+
+/* Calls runtime.NAME(content_json[, execution_count]) with the GIL, returning the
+ * reply it gives as JSON text, or an error reply if the runtime itself failed. */
+static JsonObject *
+call_runtime (BjPythonExecutor *self,
+              const char       *name,
+              BjMessage        *request,
+              gboolean          with_count,
+              guint64           execution_count)
+{
+  g_autoptr(GBytes) content = bj_message_get_content_json (request);
+  PyGILState_STATE gil = PyGILState_Ensure ();
+  PyObject *result;
+  JsonObject *reply;
+
+  if (with_count)
+    result = PyObject_CallMethod (self->runtime, name, "s#K",
+                                  g_bytes_get_data (content, NULL),
+                                  (Py_ssize_t) g_bytes_get_size (content),
+                                  (unsigned long long) execution_count);
+  else
+    result = PyObject_CallMethod (self->runtime, name, "s#",
+                                  g_bytes_get_data (content, NULL),
+                                  (Py_ssize_t) g_bytes_get_size (content));
+
+  if (result == NULL)
+    {
+      g_autofree char *message = fetch_python_error ();
+      g_warning ("The Python runtime failed in %s: %s", name, message);
+      reply = internal_error_reply (message);
+    }
+  else
+    {
+      reply = parse_reply (result);
+      Py_DECREF (result);
+    }
+
+  PyGILState_Release (gil);
+  return reply;
+}
+
+static JsonObject *
+bj_python_executor_get_kernel_info (BjExecutor *executor)
+{
+  BjPythonExecutor *self = BJ_PYTHON_EXECUTOR (executor);
+  PyGILState_STATE gil = PyGILState_Ensure ();
+  PyObject *result = PyObject_CallMethod (self->runtime, "kernel_info", NULL);
+  JsonObject *info;
+
+  if (result == NULL)
+    {
+      g_autofree char *message = fetch_python_error ();
+      g_warning ("The Python runtime failed in kernel_info: %s", message);
+      info = json_object_new ();
+    }
+  else
+    {
+      info = parse_reply (result);
+      Py_DECREF (result);
+    }
+  PyGILState_Release (gil);
+  return info;
+}
+
+static void
+bj_python_executor_attach (BjExecutor *executor,
+                           BjKernel   *kernel)
+{
+  BJ_PYTHON_EXECUTOR (executor)->kernel = kernel;
+}
+
+static void
+bj_python_executor_detach (BjExecutor *executor,
+                           BjKernel   *kernel)
+{
+  BJ_PYTHON_EXECUTOR (executor)->kernel = NULL;
+}
+
+static JsonObject *
+bj_python_executor_execute (BjExecutor *executor,
+                            BjKernel   *kernel,
+                            BjMessage  *request,
+                            guint64     execution_count)
+{
+  BjPythonExecutor *self = BJ_PYTHON_EXECUTOR (executor);
+  JsonObject *reply;
+
+  g_atomic_int_inc (&self->execution_serial);
+  g_atomic_int_set (&self->executing, 1);
+  reply = call_runtime (self, "execute", request, TRUE, execution_count);
+  g_atomic_int_set (&self->executing, 0);
+  return reply;
+}
+
+static JsonObject *
+bj_python_executor_complete (BjExecutor *executor,
+                             BjKernel   *kernel,
+                             BjMessage  *request)
+{
+  return call_runtime (BJ_PYTHON_EXECUTOR (executor), "complete", request, FALSE, 0);
+}
+
+static JsonObject *
+bj_python_executor_inspect (BjExecutor *executor,
+                            BjKernel   *kernel,
+                            BjMessage  *request)
+{
+  return call_runtime (BJ_PYTHON_EXECUTOR (executor), "inspect", request, FALSE, 0);
+}
+
+static JsonObject *
+bj_python_executor_is_complete (BjExecutor *executor,
+                                BjKernel   *kernel,
+                                BjMessage  *request)
+{
+  return call_runtime (BJ_PYTHON_EXECUTOR (executor), "is_complete", request, FALSE, 0);
+}
+
+static JsonObject *
+bj_python_executor_history (BjExecutor *executor,
+                            BjKernel   *kernel,
+                            BjMessage  *request)
+{
+  return call_runtime (BJ_PYTHON_EXECUTOR (executor), "history", request, FALSE, 0);
+}
+
+typedef struct {
+  BjPythonExecutor *executor;
+  guint serial;
+} PendingInterrupt;
+
+/* Runs on the main thread between bytecodes, with the GIL. Raising here raises in
+ * the running cell; a cell that already ended is left alone. */
+static int
+raise_pending_interrupt (void *data)
+{
+  PendingInterrupt *pending = data;
+  gboolean same_cell = g_atomic_int_get (&pending->executor->executing) &&
+    (guint) g_atomic_int_get (&pending->executor->execution_serial) == pending->serial;
+
+  g_object_unref (pending->executor);
+  g_free (pending);
+  if (!same_cell)
+    return 0;
+  PyErr_SetNone (PyExc_KeyboardInterrupt);
+  return -1;
+}
+
+static void
+bj_python_executor_interrupt (BjExecutor *executor)
+{
+  BjPythonExecutor *self = BJ_PYTHON_EXECUTOR (executor);
+  PendingInterrupt *pending;
+
+  if (!g_atomic_int_get (&self->executing))
+    return;
+
+  if (self->interrupt_with_signal)
+    {
+      /* The runtime installs Python's SIGINT handler only while a cell runs. */
+      pthread_kill (self->owner_thread, SIGINT);
+      return;
+    }
+
+  pending = g_new0 (PendingInterrupt, 1);
+  pending->executor = g_object_ref (self);
+  pending->serial = (guint) g_atomic_int_get (&self->execution_serial);
+  /* Py_AddPendingCall needs no GIL; it fails only when its queue is full. */
+  if (Py_AddPendingCall (raise_pending_interrupt, pending) < 0)
+    {
+      g_object_unref (pending->executor);
+      g_free (pending);
+    }
+}
+
+static void
+bj_python_executor_dispose (GObject *object)
+{
+  BjPythonExecutor *self = BJ_PYTHON_EXECUTOR (object);
+
+  if ((self->runtime != NULL || self->helper != NULL) && Py_IsInitialized ())
+    {
+      PyGILState_STATE gil = PyGILState_Ensure ();
+      PyObject *modules = PyImport_GetModuleDict ();
+
+      if (self->runtime != NULL)
+        {
+          PyObject *result = PyObject_CallMethod (self->runtime, "shutdown", NULL);
+          if (result == NULL)
+            PyErr_Clear ();
+          Py_XDECREF (result);
+        }
+      if (PyDict_DelItemString (modules, HELPER_MODULE_NAME) < 0)
+        PyErr_Clear ();
+      if (PyDict_DelItemString (modules, RUNTIME_MODULE_NAME) < 0)
+        PyErr_Clear ();
+      if (self->helper != NULL)
+        {
+          HelperState *state = PyModule_GetState (self->helper);
+          static const char * const writers[] = { "stdout", "stderr" };
+
+          /* User code may keep a writer or the module: they must not outlive us. */
+          if (state != NULL)
+            state->executor = NULL;
+          for (guint i = 0; i < G_N_ELEMENTS (writers); i++)
+            {
+              PyObject *writer = PyObject_GetAttrString (self->helper, writers[i]);
+              if (writer != NULL)
+                ((StreamWriter *) writer)->executor = NULL;
+              else
+                PyErr_Clear ();
+              Py_XDECREF (writer);
+            }
+        }
+      Py_CLEAR (self->runtime);
+      Py_CLEAR (self->helper);
+      PyGILState_Release (gil);
+    }
+
+  G_OBJECT_CLASS (bj_python_executor_parent_class)->dispose (object);
+}
+
+static void
+bj_python_executor_class_init (BjPythonExecutorClass *klass)
+{
+  G_OBJECT_CLASS (klass)->dispose = bj_python_executor_dispose;
+}
+
+static void
+bj_python_executor_iface_init (BjExecutorInterface *iface)
+{
+  iface->get_kernel_info = bj_python_executor_get_kernel_info;
+  iface->attach = bj_python_executor_attach;
+  iface->detach = bj_python_executor_detach;
+  iface->execute = bj_python_executor_execute;
+  iface->complete = bj_python_executor_complete;
+  iface->inspect = bj_python_executor_inspect;
+  iface->is_complete = bj_python_executor_is_complete;
+  iface->history = bj_python_executor_history;
+  iface->interrupt = bj_python_executor_interrupt;
+}
+
+static void
+bj_python_executor_init (BjPythonExecutor *self)
+{
+}

@@ -1,0 +1,303 @@
+/* bpy-jupyter-kernel: a Jupyter kernel process running Python natively
+ *
+ * Copyright 2026 The bpy-jupyter developers
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include "config.h"
+
+#include <glib-unix.h>
+#include <glib/gi18n.h>
+#include <glib/gstdio.h>
+#include <locale.h>
+#include <signal.h>
+#include <stdlib.h>
+
+#include <bpyjupyter.h>
+
+#include "bj-python-executor.h"
+
+#define KERNELSPEC_NAME "bpy-jupyter-python"
+
+typedef struct {
+  GMainLoop *loop;
+  int exit_status;
+} Service;
+
+static gboolean
+on_termination_signal (gpointer user_data)
+{
+  Service *service = user_data;
+
+  g_message ("Stopping on a termination signal");
+  g_main_loop_quit (service->loop);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+on_shutdown_requested (BjKernel *kernel,
+                       gboolean  restart,
+                       gpointer  user_data)
+{
+  Service *service = user_data;
+
+  /* A kernel process exits on shutdown, restart included: the client that
+   * launched it starts a new process for a restart. */
+  g_signal_stop_emission_by_name (kernel, "shutdown-requested");
+  g_main_loop_quit (service->loop);
+}
+
+static char *
+kernelspec_json (const char *program)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new_immutable ();
+  g_autoptr(JsonGenerator) generator = json_generator_new ();
+  g_autoptr(JsonNode) root = NULL;
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "argv");
+  json_builder_begin_array (builder);
+  json_builder_add_string_value (builder, program);
+  json_builder_add_string_value (builder, "-f");
+  json_builder_add_string_value (builder, "{connection_file}");
+  json_builder_end_array (builder);
+  json_builder_set_member_name (builder, "display_name");
+  json_builder_add_string_value (builder, "Python 3 (bpy-jupyter)");
+  json_builder_set_member_name (builder, "language");
+  json_builder_add_string_value (builder, "python");
+  json_builder_set_member_name (builder, "interrupt_mode");
+  json_builder_add_string_value (builder, "message");
+  json_builder_set_member_name (builder, "metadata");
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "debugger");
+  json_builder_add_boolean_value (builder, FALSE);
+  json_builder_end_object (builder);
+  json_builder_end_object (builder);
+
+  root = json_builder_get_root (builder);
+  json_generator_set_root (generator, root);
+  json_generator_set_pretty (generator, TRUE);
+  return json_generator_to_data (generator, NULL);
+}
+
+static char *
+find_own_program (const char *argv0)
+{
+  g_autofree char *resolved = g_file_read_link ("/proc/self/exe", NULL);
+
+  if (resolved != NULL)
+    return g_steal_pointer (&resolved);
+  if (g_path_is_absolute (argv0))
+    return g_strdup (argv0);
+  return g_find_program_in_path (argv0);
+}
+
+static int
+install_kernelspec (const char *argv0,
+                    gboolean    user,
+                    const char *prefix)
+{
+  g_autofree char *program = find_own_program (argv0);
+  g_autofree char *base = NULL;
+  g_autofree char *dir = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *json = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (program == NULL)
+    {
+      g_printerr (_("Cannot tell where this program is installed\n"));
+      return EXIT_FAILURE;
+    }
+
+  if (user)
+    base = g_build_filename (g_get_user_data_dir (), "jupyter", "kernels", NULL);
+  else
+    base = g_build_filename (prefix ? prefix : BJ_PREFIX, "share", "jupyter", "kernels", NULL);
+  dir = g_build_filename (base, KERNELSPEC_NAME, NULL);
+  path = g_build_filename (dir, "kernel.json", NULL);
+
+  if (g_mkdir_with_parents (dir, 0755) != 0)
+    {
+      g_printerr (_("Cannot create “%s”: %s\n"), dir, g_strerror (errno));
+      return EXIT_FAILURE;
+    }
+
+  json = kernelspec_json (program);
+  if (!g_file_set_contents_full (path, json, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0644, &error))
+    {
+      g_printerr (_("Cannot write the kernelspec: %s\n"), error->message);
+      return EXIT_FAILURE;
+    }
+
+  g_print (_("Installed kernelspec %s in %s\n"), KERNELSPEC_NAME, dir);
+  return EXIT_SUCCESS;
+}
+
+static gboolean
+initialize_python (GError **error)
+{
+  PyConfig config;
+  PyStatus status;
+
+  PyConfig_InitPythonConfig (&config);
+  /* SIGINT belongs to the kernel: the runtime arms Python's handler only while a
+   * cell runs, so a Ctrl-C meant for a notebook server never hits an idle kernel. */
+  config.install_signal_handlers = 0;
+  config.parse_argv = 0;
+  status = PyConfig_SetBytesString (&config, &config.program_name, "bpy-jupyter-kernel");
+  if (!PyStatus_Exception (status))
+    status = Py_InitializeFromConfig (&config);
+  PyConfig_Clear (&config);
+
+  if (PyStatus_Exception (status))
+    {
+      g_set_error (error, BJ_ERROR, BJ_ERROR_FAILED,
+                   _("Cannot initialize Python: %s"),
+                   status.err_msg ? status.err_msg : _("unknown error"));
+      return FALSE;
+    }
+
+  /* As in any Python REPL: the working folder is importable, argv has one entry. */
+  if (PyRun_SimpleString ("import sys\n"
+                          "sys.argv = ['']\n"
+                          "sys.path.insert(0, '')\n") != 0)
+    {
+      g_set_error_literal (error, BJ_ERROR, BJ_ERROR_FAILED,
+                           _("Cannot set up sys.path"));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static int
+run_kernel (const char *connection_file)
+{
+  g_autoptr(BjPythonExecutor) executor = NULL;
+  g_autoptr(BjKernel) kernel = NULL;
+  g_autoptr(GMainLoop) loop = NULL;
+  g_autoptr(GError) error = NULL;
+  PyThreadState *main_thread_state;
+  Service service = { 0, };
+  guint sigterm_id, sighup_id;
+
+  signal (SIGINT, SIG_IGN);
+  signal (SIGPIPE, SIG_IGN);
+
+  if (!initialize_python (&error))
+    {
+      g_printerr ("%s\n", error->message);
+      return EXIT_FAILURE;
+    }
+
+  executor = bj_python_executor_new (&error);
+  if (executor == NULL)
+    {
+      g_printerr ("%s\n", error->message);
+      return EXIT_FAILURE;
+    }
+  bj_python_executor_set_interrupt_with_signal (executor, TRUE);
+
+  /* Idle, the kernel waits in GLib's poll: other Python threads must run meanwhile. */
+  main_thread_state = PyEval_SaveThread ();
+
+  kernel = bj_kernel_new (BJ_EXECUTOR (executor));
+  if (connection_file != NULL)
+    bj_kernel_set_connection_file (kernel, connection_file);
+
+  loop = g_main_loop_new (NULL, FALSE);
+  service.loop = loop;
+  g_signal_connect (kernel, "shutdown-requested", G_CALLBACK (on_shutdown_requested), &service);
+  sigterm_id = g_unix_signal_add (SIGTERM, on_termination_signal, &service);
+  sighup_id = g_unix_signal_add (SIGHUP, on_termination_signal, &service);
+
+  if (!bj_kernel_start (kernel, &error))
+    {
+      g_printerr (_("Cannot start the kernel: %s\n"), error->message);
+      service.exit_status = EXIT_FAILURE;
+    }
+  else
+    {
+      if (connection_file == NULL)
+        g_printerr (_("To connect another client to this kernel, use:\n"
+                      "    jupyter console --existing %s\n"),
+                    bj_kernel_get_connection_file (kernel));
+      g_main_loop_run (loop);
+      if (bj_kernel_get_state (kernel) != BJ_KERNEL_STATE_STOPPED &&
+          !bj_kernel_stop (kernel, &error))
+        g_warning ("%s", error->message);
+    }
+
+  g_source_remove (sigterm_id);
+  g_source_remove (sighup_id);
+  g_clear_object (&kernel);
+
+  PyEval_RestoreThread (main_thread_state);
+  g_clear_object (&executor);
+  if (Py_FinalizeEx () < 0)
+    service.exit_status = 120;
+  return service.exit_status;
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  g_autoptr(GOptionContext) context = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *connection_file = NULL;
+  g_autofree char *prefix = NULL;
+  gboolean install = FALSE;
+  gboolean user = FALSE;
+  gboolean version = FALSE;
+  const GOptionEntry entries[] = {
+    { "connection-file", 'f', 0, G_OPTION_ARG_FILENAME, &connection_file,
+      N_("Use this connection file (created with free ports and a new key if it does not exist)"),
+      N_("FILE") },
+    { "install", 0, 0, G_OPTION_ARG_NONE, &install,
+      N_("Install the “" KERNELSPEC_NAME "” kernelspec and exit"), NULL },
+    { "user", 0, 0, G_OPTION_ARG_NONE, &user,
+      N_("With --install: install for the current user only"), NULL },
+    { "prefix", 0, 0, G_OPTION_ARG_FILENAME, &prefix,
+      N_("With --install: install under PREFIX/share/jupyter/kernels"), N_("PREFIX") },
+    { "version", 0, 0, G_OPTION_ARG_NONE, &version,
+      N_("Print the version and exit"), NULL },
+    { NULL }
+  };
+
+  setlocale (LC_ALL, "");
+  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
+  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+  textdomain (GETTEXT_PACKAGE);
+
+  context = g_option_context_new (NULL);
+  g_option_context_set_summary (context, _("A native Jupyter kernel that runs Python."));
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    {
+      g_printerr ("%s\n%s\n", error->message, _("Run with --help to see the options."));
+      return 2;
+    }
+
+  if (version)
+    {
+      g_print ("bpy-jupyter-kernel %s\n", BJ_VERSION);
+      return EXIT_SUCCESS;
+    }
+  if ((user || prefix != NULL) && !install)
+    {
+      g_printerr (_("--user and --prefix only go with --install\n"));
+      return 2;
+    }
+  if (user && prefix != NULL)
+    {
+      g_printerr (_("Use either --user or --prefix, not both\n"));
+      return 2;
+    }
+  if (install)
+    return install_kernelspec (argv[0], user, prefix);
+
+  return run_kernel (connection_file);
+}

@@ -1,0 +1,101 @@
+"""BjKernel restarted in-process: start → stop → start, same ports, same key.
+
+Drives bj-restart-host (an application hosting a kernel with BjKernel's default
+shutdown handling) with jupyter_client.
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+from jupyter_client import BlockingKernelClient
+
+HOST = os.environ.get("BJ_RESTART_HOST")
+TIMEOUT = 10
+
+
+def wait_for(predicate, timeout=TIMEOUT, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def execute(kc, code):
+    """Runs code, returns (reply content, execute_result text or None)."""
+    msg_id = kc.execute(code)
+    reply = kc.get_shell_msg(timeout=TIMEOUT)
+    assert reply["parent_header"]["msg_id"] == msg_id
+    result = None
+    while True:
+        msg = kc.get_iopub_msg(timeout=TIMEOUT)
+        if msg["parent_header"].get("msg_id") != msg_id:
+            continue
+        if msg["msg_type"] == "execute_result":
+            result = msg["content"]["data"]["text/plain"]
+        if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+            return reply["content"], result
+
+
+class InProcessRestart(unittest.TestCase):
+    def setUp(self):
+        self.assertTrue(HOST and os.access(HOST, os.X_OK), "BJ_RESTART_HOST must name the built host")
+        self.tmp = tempfile.TemporaryDirectory()
+        self.connection_file = os.path.join(self.tmp.name, "kernel.json")
+        self.log = open(os.path.join(self.tmp.name, "host.log"), "w+")
+        self.host = subprocess.Popen([HOST, self.connection_file], stderr=self.log)
+        wait_for(lambda: os.path.exists(self.connection_file), what="the connection file")
+        self.kc = BlockingKernelClient(connection_file=self.connection_file)
+        self.kc.load_connection_file()
+        self.kc.start_channels()
+        self.kc.wait_for_ready(timeout=TIMEOUT)
+
+    def tearDown(self):
+        self.kc.stop_channels()
+        if self.host.poll() is None:
+            self.host.kill()
+            self.host.wait()
+        self.log.close()
+        self.tmp.cleanup()
+
+    def host_log(self):
+        self.log.flush()
+        with open(self.log.name) as f:
+            return f.read()
+
+    def test_restart_keeps_ports_key_and_namespace(self):
+        with open(self.connection_file) as f:
+            before = json.load(f)
+        content, _ = execute(self.kc, "x = 41")
+        self.assertEqual(content["status"], "ok")
+
+        msg = self.kc.session.msg("shutdown_request", {"restart": True})
+        self.kc.control_channel.send(msg)
+        reply = self.kc.get_control_msg(timeout=TIMEOUT)
+        self.assertEqual(reply["msg_type"], "shutdown_reply")
+        self.assertEqual(reply["content"]["restart"], True)
+
+        wait_for(lambda: "start 2" in self.host_log(), what="the second start")
+        self.assertIsNone(self.host.poll(), "the host must survive a restart")
+        self.kc.wait_for_ready(timeout=TIMEOUT)
+        with open(self.connection_file) as f:
+            self.assertEqual(json.load(f), before, "same ports and key after restart")
+
+        content, result = execute(self.kc, "x + 1")
+        self.assertEqual(content["status"], "ok")
+        self.assertEqual(result, "42")
+
+        # A plain shutdown stops the kernel: the host exits, the file it wrote is gone.
+        self.kc.shutdown()
+        self.assertEqual(self.host.wait(timeout=TIMEOUT), 0)
+        self.assertFalse(os.path.exists(self.connection_file))
+        self.assertEqual(self.host_log().count("start"), 2, self.host_log())
+
+
+if __name__ == "__main__":
+    unittest.main()
