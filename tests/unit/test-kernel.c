@@ -182,6 +182,7 @@ test_existing_file_is_kept (Fixture *fixture, gconstpointer data)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(BjConnectionInfo) info = NULL;
+  g_autoptr(BjConnectionInfo) in_use = NULL;
 
   /* Start once to learn free ports, then hand that file over as a client would. */
   g_assert_true (bj_kernel_start (fixture->kernel, &error));
@@ -191,7 +192,8 @@ test_existing_file_is_kept (Fixture *fixture, gconstpointer data)
 
   g_assert_true (bj_kernel_start (fixture->kernel, &error));
   g_assert_no_error (error);
-  g_assert_cmpuint (bj_connection_info_get_port (bj_kernel_get_connection_info (fixture->kernel), BJ_CHANNEL_SHELL), ==,
+  in_use = bj_kernel_get_connection_info (fixture->kernel);
+  g_assert_cmpuint (bj_connection_info_get_port (in_use, BJ_CHANNEL_SHELL), ==,
                     bj_connection_info_get_port (info, BJ_CHANNEL_SHELL));
   g_assert_true (bj_kernel_stop (fixture->kernel, &error));
   /* It was the client's file: the kernel leaves it. */
