@@ -427,7 +427,32 @@ def clear_output(wait=False):
     _publish("clear_output", {"wait": bool(wait)})
 
 
-_BUILTINS = {"display": display, "update_display": update_display, "clear_output": clear_output}
+# Payloads a cell asked for while it ran (e.g. exit()), sent with its reply.
+_cell_payload = []
+
+
+class _Exiter:
+    """exit / quit in cells: asks the frontend to close, as IPython does.
+
+    site's versions raise SystemExit, which a kernel must not honour (it would
+    take the host down) and which a console user would only see as an error.
+    Typing the bare name works too, like in IPython.
+    """
+
+    def __init__(self, name):
+        self._name = name
+
+    def __call__(self, keep_kernel=False):
+        request = {"source": "ask_exit", "keepkernel": bool(keep_kernel)}
+        if request not in _cell_payload:
+            _cell_payload.append(request)
+
+    def __repr__(self):
+        return "Use %s() to ask the frontend to close." % self._name
+
+
+_BUILTINS = {"display": display, "update_display": update_display, "clear_output": clear_output,
+             "exit": _Exiter("exit"), "quit": _Exiter("quit")}
 user_ns.update(_BUILTINS)
 
 
@@ -677,19 +702,24 @@ def _run_cell(code, execution_count, silent, numbered):
         error = isinstance(exc, SyntaxError) and _usage_error(code, exc)
         return error or _error_content(exc, tb=None), [], None
 
+    del _cell_payload[:]
     try:
         _run_code(body)
         value = _run_code(expression) if expression is not None else None
     except BaseException as exc:
         return _error_content(exc), [], None
 
+    if isinstance(value, _Exiter):
+        value()
+        value = None
+    payload = list(_cell_payload)
     if value is None or silent or _ends_with_semicolon(code):
-        return None, [], None
+        return None, payload, None
     _set_builtin("_", value)
     data, metadata = format_bundle(value)
     _publish("execute_result",
              {"execution_count": execution_count, "data": data, "metadata": metadata})
-    return None, [], data.get("text/plain")
+    return None, payload, data.get("text/plain")
 
 
 def _evaluate_user_expressions(expressions):
