@@ -6,7 +6,6 @@ shutdown handling) with jupyter_client.
 import json
 import os
 import subprocess
-import sys
 import tempfile
 import time
 import unittest
@@ -94,7 +93,7 @@ class InProcessRestart(unittest.TestCase):
         self.kc.shutdown()
         self.assertEqual(self.host.wait(timeout=TIMEOUT), 0)
         self.assertFalse(os.path.exists(self.connection_file))
-        self.assertEqual(self.host_log().count("start"), 2, self.host_log())
+        self.assertEqual(self.host_log().count("bj-restart-host: start "), 2, self.host_log())
 
 
 if __name__ == "__main__":
