@@ -100,12 +100,14 @@ default_history (BjExecutor *self,
   return reply;
 }
 
-static JsonObject *
-default_handle_message (BjExecutor *self,
-                        BjKernel   *kernel,
-                        BjMessage  *request)
+static gboolean
+default_handle_message (BjExecutor  *self,
+                        BjKernel    *kernel,
+                        BjMessage   *request,
+                        JsonObject **reply)
 {
-  return NULL;
+  *reply = NULL;
+  return FALSE;
 }
 
 static void
@@ -264,17 +266,27 @@ bj_executor_history (BjExecutor *self,
  * @self: an executor
  * @kernel: the kernel
  * @request: a shell request of another type
+ * @reply: (out) (transfer full) (optional) (nullable): the reply content, %NULL
+ *   for a message that has no reply (`comm_msg`, …)
  *
- * Returns: (transfer full) (nullable): the reply content, or %NULL if the type is
- *   not handled
+ * Returns: %TRUE if the executor handled the message type
  */
-JsonObject *
-bj_executor_handle_message (BjExecutor *self,
-                            BjKernel   *kernel,
-                            BjMessage  *request)
+gboolean
+bj_executor_handle_message (BjExecutor  *self,
+                            BjKernel    *kernel,
+                            BjMessage   *request,
+                            JsonObject **reply)
 {
-  g_return_val_if_fail (BJ_IS_EXECUTOR (self), NULL);
-  return BJ_EXECUTOR_GET_IFACE (self)->handle_message (self, kernel, request);
+  JsonObject *content = NULL;
+  gboolean handled;
+
+  g_return_val_if_fail (BJ_IS_EXECUTOR (self), FALSE);
+  handled = BJ_EXECUTOR_GET_IFACE (self)->handle_message (self, kernel, request, &content);
+  if (reply != NULL)
+    *reply = content;
+  else
+    g_clear_pointer (&content, json_object_unref);
+  return handled;
 }
 
 /**

@@ -31,8 +31,9 @@ G_DECLARE_INTERFACE (BjExecutor, bj_executor, BJ, EXECUTOR, GObject)
  * @inspect: returns the `inspect_reply` content
  * @is_complete: returns the `is_complete_reply` content
  * @history: returns the `history_reply` content
- * @handle_message: any other shell request (comms, …): returns the reply content,
- *   or %NULL when the message type is not handled (the kernel then logs it)
+ * @handle_message: any other shell request (comms, …): returns %TRUE if it handled
+ *   the type, with the reply content in @reply when the type has a reply; %FALSE
+ *   for a type it does not know (the kernel then logs and ignores it)
  * @interrupt: asks a running @execute to stop. Called from the kernel's I/O thread,
  *   only while a cell runs: implementations must be thread-safe and must not block
  *
@@ -65,9 +66,10 @@ struct _BjExecutorInterface
   JsonObject *(*history)         (BjExecutor *self,
                                   BjKernel   *kernel,
                                   BjMessage  *request);
-  JsonObject *(*handle_message)  (BjExecutor *self,
-                                  BjKernel   *kernel,
-                                  BjMessage  *request);
+  gboolean    (*handle_message)  (BjExecutor  *self,
+                                  BjKernel    *kernel,
+                                  BjMessage   *request,
+                                  JsonObject **reply);
   void        (*interrupt)       (BjExecutor *self);
 
   /*< private >*/
@@ -104,9 +106,10 @@ JsonObject *bj_executor_history         (BjExecutor *self,
                                          BjKernel   *kernel,
                                          BjMessage  *request);
 BJ_EXPORT
-JsonObject *bj_executor_handle_message  (BjExecutor *self,
-                                         BjKernel   *kernel,
-                                         BjMessage  *request);
+gboolean    bj_executor_handle_message  (BjExecutor  *self,
+                                         BjKernel    *kernel,
+                                         BjMessage   *request,
+                                         JsonObject **reply);
 BJ_EXPORT
 void        bj_executor_interrupt       (BjExecutor *self);
 

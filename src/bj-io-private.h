@@ -44,7 +44,8 @@ void       bj_io_publish           (BjIo                 *self,
                                     GBytes               *parent_header,
                                     const char           *msg_type,
                                     GBytes               *content,
-                                    GBytes               *metadata);
+                                    GBytes               *metadata,
+                                    GPtrArray            *buffers);
 void       bj_io_set_stream_parent (BjIo                 *self,
                                     GBytes               *parent_header);
 void       bj_io_write_stream      (BjIo                 *self,

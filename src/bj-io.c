@@ -40,6 +40,7 @@ typedef struct {
   gboolean use_current_parent;
   GBytes *metadata;             /* NULL → {} */
   GBytes *content;              /* NULL for a stream: built from stream_text */
+  GPtrArray *buffers;           /* GBytes, or NULL */
   BjStream stream;
   GString *stream_text;
 } Outgoing;
@@ -101,6 +102,7 @@ outgoing_free (Outgoing *out)
   g_clear_pointer (&out->parent_header, g_bytes_unref);
   g_clear_pointer (&out->metadata, g_bytes_unref);
   g_clear_pointer (&out->content, g_bytes_unref);
+  g_clear_pointer (&out->buffers, g_ptr_array_unref);
   if (out->stream_text != NULL)
     g_string_free (out->stream_text, TRUE);
   g_free (out);
@@ -365,7 +367,7 @@ send_outgoing (BjIo     *self,
   frames = bj_wire_build_frames (self->signer, out->identities, header,
                                  out->parent_header ? out->parent_header : empty,
                                  out->metadata ? out->metadata : empty,
-                                 content, NULL);
+                                 content, out->buffers);
   send_frames (self, out->channel, frames);
 }
 
@@ -432,7 +434,8 @@ bj_io_publish (BjIo       *self,
                GBytes     *parent_header,
                const char *msg_type,
                GBytes     *content,
-               GBytes     *metadata)
+               GBytes     *metadata,
+               GPtrArray  *buffers)
 {
   Outgoing *out = g_new0 (Outgoing, 1);
 
@@ -442,6 +445,7 @@ bj_io_publish (BjIo       *self,
   out->use_current_parent = parent_header == NULL;
   out->content = g_bytes_ref (content);
   out->metadata = metadata ? g_bytes_ref (metadata) : NULL;
+  out->buffers = buffers && buffers->len ? g_ptr_array_ref (buffers) : NULL;
   enqueue (self, out);
 }
 
@@ -500,9 +504,9 @@ reply_here (BjIo       *self,
   g_autoptr(GBytes) busy = status_content ("busy");
   g_autoptr(GBytes) idle = status_content ("idle");
 
-  bj_io_publish (self, parent, "status", busy, NULL);
+  bj_io_publish (self, parent, "status", busy, NULL, NULL);
   bj_io_reply (self, channel, request, msg_type, content);
-  bj_io_publish (self, parent, "status", idle, NULL);
+  bj_io_publish (self, parent, "status", idle, NULL, NULL);
 }
 
 static void

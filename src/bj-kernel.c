@@ -148,7 +148,7 @@ publish_status (BjKernel   *self,
 
   json_object_set_string_member (content, "execution_state", state);
   text = json_object_to_bytes (content);
-  bj_io_publish (self->io, parent_header, "status", text, NULL);
+  bj_io_publish (self->io, parent_header, "status", text, NULL, NULL);
 }
 
 static char *
@@ -248,7 +248,7 @@ execute (BjKernel   *self,
       json_object_set_string_member (input, "code", json_node_get_string (code_node));
       json_object_set_int_member (input, "execution_count", (gint64) self->execution_count);
       text = json_object_to_bytes (input);
-      bj_io_publish (self->io, parent, "execute_input", text, NULL);
+      bj_io_publish (self->io, parent, "execute_input", text, NULL, NULL);
     }
 
   g_signal_emit (self, signals[SIGNAL_EXECUTE_STARTED], 0, self->execution_count);
@@ -314,8 +314,7 @@ handle_request (BjKernel  *self,
     reply = bj_executor_history (self->executor, self, request);
   else
     {
-      reply = bj_executor_handle_message (self->executor, self, request);
-      if (reply == NULL)
+      if (!bj_executor_handle_message (self->executor, self, request, &reply))
         g_warning ("Ignored a “%s” request on %s: this kernel does not handle that type",
                    msg_type, bj_channel_get_name (channel));
     }
@@ -728,7 +727,7 @@ bj_kernel_publish (BjKernel   *self,
     return;
   content_text = json_object_to_bytes (content);
   metadata_text = metadata ? json_object_to_bytes (metadata) : NULL;
-  bj_io_publish (self->io, NULL, msg_type, content_text, metadata_text);
+  bj_io_publish (self->io, NULL, msg_type, content_text, metadata_text, NULL);
 }
 
 /**
@@ -737,6 +736,7 @@ bj_kernel_publish (BjKernel   *self,
  * @msg_type: an iopub message type
  * @content_json: the content as JSON text (an object)
  * @metadata_json: (nullable): the metadata as JSON text (an object)
+ * @buffers: (nullable) (element-type GBytes): binary buffers sent after the content
  *
  * Like [method@Kernel.publish], for callers that already have JSON text: it is
  * sent as given, unparsed, so it must be a valid JSON object. Thread-safe.
@@ -745,7 +745,8 @@ void
 bj_kernel_publish_json (BjKernel   *self,
                         const char *msg_type,
                         const char *content_json,
-                        const char *metadata_json)
+                        const char *metadata_json,
+                        GPtrArray  *buffers)
 {
   g_autoptr(GBytes) content_text = NULL;
   g_autoptr(GBytes) metadata_text = NULL;
@@ -758,7 +759,7 @@ bj_kernel_publish_json (BjKernel   *self,
     return;
   content_text = g_bytes_new (content_json, strlen (content_json));
   metadata_text = metadata_json ? g_bytes_new (metadata_json, strlen (metadata_json)) : NULL;
-  bj_io_publish (self->io, NULL, msg_type, content_text, metadata_text);
+  bj_io_publish (self->io, NULL, msg_type, content_text, metadata_text, buffers);
 }
 
 /**

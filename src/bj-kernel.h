@@ -90,7 +90,8 @@ BJ_EXPORT
 void               bj_kernel_publish_json           (BjKernel          *self,
                                                      const char        *msg_type,
                                                      const char        *content_json,
-                                                     const char        *metadata_json);
+                                                     const char        *metadata_json,
+                                                     GPtrArray         *buffers);
 BJ_EXPORT
 void               bj_kernel_write_stream           (BjKernel          *self,
                                                      BjStream           stream,

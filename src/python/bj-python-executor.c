@@ -70,14 +70,47 @@ helper_publish (PyObject *module,
                 PyObject *args)
 {
   BjPythonExecutor *self = helper_executor (module);
+  g_autoptr(GPtrArray) buffers = NULL;
   const char *msg_type;
   const char *content;
   const char *metadata = NULL;
+  PyObject *buffer_list = Py_None;
 
-  if (!PyArg_ParseTuple (args, "ss|z:publish", &msg_type, &content, &metadata))
+  if (!PyArg_ParseTuple (args, "ss|zO:publish", &msg_type, &content, &metadata, &buffer_list))
     return NULL;
+
+  if (buffer_list != Py_None)
+    {
+      PyObject *iterator = PyObject_GetIter (buffer_list);
+      PyObject *item;
+
+      if (iterator == NULL)
+        return NULL;
+      buffers = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+      while ((item = PyIter_Next (iterator)) != NULL)
+        {
+          /* bytes(x) accepts bytes, bytearray and memoryview alike. */
+          PyObject *data = PyObject_Bytes (item);
+          char *bytes;
+          Py_ssize_t size;
+
+          Py_DECREF (item);
+          if (data == NULL || PyBytes_AsStringAndSize (data, &bytes, &size) < 0)
+            {
+              Py_XDECREF (data);
+              Py_DECREF (iterator);
+              return NULL;
+            }
+          g_ptr_array_add (buffers, g_bytes_new (bytes, size));
+          Py_DECREF (data);
+        }
+      Py_DECREF (iterator);
+      if (PyErr_Occurred ())
+        return NULL;
+    }
+
   if (self != NULL && self->kernel != NULL)
-    bj_kernel_publish_json (self->kernel, msg_type, content, metadata);
+    bj_kernel_publish_json (self->kernel, msg_type, content, metadata, buffers);
   Py_RETURN_NONE;
 }
 
@@ -117,7 +150,7 @@ helper_request_input (PyObject *module,
 
 static PyMethodDef helper_methods[] = {
   { "publish", helper_publish, METH_VARARGS,
-    "publish(msg_type, content_json, metadata_json=None): publish on iopub" },
+    "publish(msg_type, content_json, metadata_json=None, buffers=None): publish on iopub" },
   { "request_input", helper_request_input, METH_VARARGS,
     "request_input(prompt, password=False): ask the frontend for a line" },
   { NULL, NULL, 0, NULL },
@@ -677,6 +710,61 @@ bj_python_executor_history (BjExecutor *executor,
   return call_runtime (BJ_PYTHON_EXECUTOR (executor), "history", request, FALSE, 0);
 }
 
+/* Comm messages (comm_open, comm_msg, comm_close, comm_info_request) go to
+ * runtime.comm(msg_type, content_json, buffers), which returns the reply content
+ * as JSON text, or None for the types that have no reply. */
+static gboolean
+bj_python_executor_handle_message (BjExecutor  *executor,
+                                   BjKernel    *kernel,
+                                   BjMessage   *request,
+                                   JsonObject **reply)
+{
+  BjPythonExecutor *self = BJ_PYTHON_EXECUTOR (executor);
+  const char *msg_type = bj_message_get_msg_type (request);
+  g_autoptr(GBytes) content = NULL;
+  GPtrArray *buffers;
+  PyGILState_STATE gil;
+  PyObject *buffer_list;
+  PyObject *result = NULL;
+
+  *reply = NULL;
+  if (!g_str_has_prefix (msg_type, "comm_"))
+    return FALSE;
+
+  content = bj_message_get_content_json (request);
+  buffers = bj_message_get_buffers (request);
+  gil = PyGILState_Ensure ();
+  buffer_list = PyList_New (0);
+  for (guint i = 0; buffer_list != NULL && i < buffers->len; i++)
+    {
+      gsize size;
+      const char *data = g_bytes_get_data (buffers->pdata[i], &size);
+      PyObject *item = PyBytes_FromStringAndSize (data, size);
+
+      if (item == NULL || PyList_Append (buffer_list, item) < 0)
+        Py_CLEAR (buffer_list);
+      Py_XDECREF (item);
+    }
+  if (buffer_list != NULL)
+    result = PyObject_CallMethod (self->runtime, "comm", "ss#O", msg_type,
+                                  g_bytes_get_data (content, NULL),
+                                  (Py_ssize_t) g_bytes_get_size (content),
+                                  buffer_list);
+  Py_XDECREF (buffer_list);
+
+  if (result == NULL)
+    {
+      g_autofree char *message = fetch_python_error ();
+      g_warning ("The Python runtime failed in comm (%s): %s", msg_type, message);
+      *reply = internal_error_reply (message);
+    }
+  else if (result != Py_None)
+    *reply = parse_reply (result);
+  Py_XDECREF (result);
+  PyGILState_Release (gil);
+  return TRUE;
+}
+
 typedef struct {
   BjPythonExecutor *executor;
   guint serial;
@@ -790,6 +878,7 @@ bj_python_executor_iface_init (BjExecutorInterface *iface)
   iface->inspect = bj_python_executor_inspect;
   iface->is_complete = bj_python_executor_is_complete;
   iface->history = bj_python_executor_history;
+  iface->handle_message = bj_python_executor_handle_message;
   iface->interrupt = bj_python_executor_interrupt;
 }
 
