@@ -1,0 +1,225 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The one kernel of this Blender process, and the timer that pumps it.
+
+The kernel's I/O thread answers heartbeats and control requests by itself; cells
+run here, on Blender's main thread, when the timer calls `Kernel.iterate()`.
+"""
+import atexit
+import os
+import time
+import traceback
+
+import bpy
+from bpy.app.handlers import persistent
+
+from . import _bpy_jupyter
+
+# The last error start/stop ran into, shown in the panel until the next success.
+last_error = ""
+
+# A full redraw can take a whole frame (hundreds of ms with software GL), and a
+# request arriving meanwhile waits for it: cells in quick succession therefore share
+# one redraw, made once the kernel has been quiet this long. A person sees it at once.
+REDRAW_DELAY = 0.05
+
+_kernel = None           # created once: its Python namespace outlives stops
+_pending_cells = []      # cells finished since the last tick, for undo
+_redraw_at = None        # when the debounced redraw is due
+
+
+def _get_kernel():
+    global _kernel
+    if _kernel is None:
+        _kernel = _bpy_jupyter.Kernel()
+        _kernel.on_execute_finished = _on_execute_finished
+        _kernel.on_state_changed = _on_state_changed
+        namespace = _kernel.namespace
+        # As in Blender's Python console.
+        namespace.setdefault("bpy", bpy)
+        namespace.setdefault("C", bpy.context)
+        namespace.setdefault("D", bpy.data)
+    return _kernel
+
+
+def current_kernel():
+    if _kernel is not None and _kernel.state != "stopped":
+        return _kernel
+    return None
+
+
+def state():
+    return _kernel.state if _kernel is not None else "stopped"
+
+
+def execution_count():
+    return _kernel.execution_count if _kernel is not None else 0
+
+
+def _jupyter_runtime_dir():
+    explicit = os.environ.get("JUPYTER_RUNTIME_DIR")
+    if explicit:
+        return explicit
+    data = os.environ.get("JUPYTER_DATA_DIR") or os.path.join(
+        os.environ.get("XDG_DATA_HOME") or os.path.expanduser("~/.local/share"), "jupyter")
+    return os.path.join(data, "runtime")
+
+
+def connection_file_path(prefs):
+    """Each Blender writes its own file, so two Blenders never collide.
+
+    The default folder is Jupyter's runtime folder, where
+    `jupyter console --existing kernel-blender-PID.json` finds it by name.
+    """
+    folder = bpy.path.abspath(prefs.connection_dir) if prefs.connection_dir else _jupyter_runtime_dir()
+    return os.path.join(folder, "kernel-blender-%d.json" % os.getpid())
+
+
+def start(prefs):
+    global last_error
+    kernel = _get_kernel()
+    kernel.start(connection_file_path(prefs), ip=prefs.ip, transport=prefs.transport)
+    last_error = ""
+    _tag_redraw()
+
+
+def stop():
+    global last_error
+    if current_kernel() is None:
+        return
+    _kernel.stop()
+    last_error = ""
+    _tag_redraw()
+
+
+def restart():
+    _kernel.restart()
+    _tag_redraw()
+
+
+def interrupt():
+    _kernel.interrupt()
+
+
+def _on_state_changed(new_state):
+    # busy/idle flip around every cell, and Blender cannot draw while a cell holds
+    # the main thread anyway: those wait for the debounced redraw after the cell.
+    if new_state not in ("busy", "idle") or _kernel.execution_count == 0:
+        _tag_redraw()
+
+
+def _on_execute_finished(execution_count, status):
+    # Undo and redraw wait for the end of this tick: several cells handled in one
+    # tick still get one undo step each, but a single redraw.
+    _pending_cells.append(execution_count)
+
+
+def _tag_redraw():
+    wm = getattr(bpy.context, "window_manager", None)
+    if wm is None:
+        return
+    for window in wm.windows:
+        for area in window.screen.areas:
+            area.tag_redraw()
+
+
+def _after_cells():
+    global _redraw_at
+    cells, _pending_cells[:] = list(_pending_cells), []
+    for n in cells:
+        try:
+            # So Ctrl+Z undoes what a cell did, one cell at a time.
+            bpy.ops.ed.undo_push(message="Jupyter cell [%d]" % n)
+        except Exception:
+            traceback.print_exc()
+    _redraw_at = time.monotonic() + REDRAW_DELAY
+
+
+def view3d_context(window=None):
+    wm = bpy.context.window_manager
+    for candidate in ([window] if window else wm.windows):
+        for area in candidate.screen.areas:
+            if area.type == "VIEW_3D":
+                region = next(r for r in area.regions if r.type == "WINDOW")
+                return bpy.context.temp_override(window=candidate, area=area, region=region)
+    raise RuntimeError("No 3D View is open")
+
+
+def _pump():
+    """The persistent timer: runs ready requests, then says when to come back."""
+    try:
+        if _kernel is None:
+            return 0.25
+        global _redraw_at
+        interval = _kernel.iterate()
+        if _pending_cells:
+            _after_cells()
+        if _redraw_at is not None and time.monotonic() >= _redraw_at and _kernel.state != "busy":
+            _redraw_at = None
+            _tag_redraw()
+        return interval
+    except Exception:
+        # Never let an error end the timer: Blender must keep serving clients.
+        traceback.print_exc()
+        return 0.25
+
+
+def _ensure_timer():
+    if not bpy.app.timers.is_registered(_pump):
+        bpy.app.timers.register(_pump, first_interval=0.0, persistent=True)
+
+
+@persistent
+def _on_load_post(*args):
+    # A new or opened file: the timer survives (persistent), the namespace keeps
+    # working (bpy.data and bpy.context are the live ones), the panel refreshes.
+    _ensure_timer()
+    _tag_redraw()
+
+
+def _stop_at_exit():
+    # Blender quitting with a kernel running: stop cleanly, remove the file.
+    try:
+        if current_kernel() is not None:
+            _kernel.stop()
+    except Exception:
+        traceback.print_exc()
+
+
+def auto_start():
+    prefs = preferences_or_none()
+    if prefs is not None and prefs.auto_start and current_kernel() is None:
+        try:
+            start(prefs)
+        except Exception as error:
+            global last_error
+            last_error = str(error)
+            print("bpy-jupyter: auto-start failed:", error)
+    return None
+
+
+def preferences_or_none():
+    addon = bpy.context.preferences.addons.get(__package__)
+    return addon.preferences if addon is not None else None
+
+
+def register():
+    _ensure_timer()
+    if _on_load_post not in bpy.app.handlers.load_post:
+        bpy.app.handlers.load_post.append(_on_load_post)
+    atexit.register(_stop_at_exit)
+    # Preferences are readable only after registration completes.
+    bpy.app.timers.register(auto_start, first_interval=0.0)
+
+
+def unregister():
+    global _kernel
+    _stop_at_exit()
+    atexit.unregister(_stop_at_exit)
+    if _on_load_post in bpy.app.handlers.load_post:
+        bpy.app.handlers.load_post.remove(_on_load_post)
+    if bpy.app.timers.is_registered(_pump):
+        bpy.app.timers.unregister(_pump)
+    if bpy.app.timers.is_registered(auto_start):
+        bpy.app.timers.unregister(auto_start)
+    # The kernel object (and its namespace) stays with the extension module, which
+    # Python cannot unload; a re-enabled add-on picks it up again.

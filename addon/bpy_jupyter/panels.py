@@ -1,0 +1,151 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The Jupyter panel: in the 3D View sidebar and in Properties › Scene.
+
+Drawing only reads state; every change goes through an operator.
+"""
+import os
+
+import bpy
+
+from . import kernel
+from .operators import online_access_allowed
+from .registration import register_classes, unregister_classes
+
+STATE_ICONS = {
+    "stopped": "CANCEL",
+    "starting": "TIME",
+    "idle": "CHECKMARK",
+    "busy": "SORTTIME",
+    "stopping": "TIME",
+}
+
+STATE_LABELS = {
+    "stopped": "Stopped",
+    "starting": "Starting…",
+    "idle": "Idle",
+    "busy": "Busy",
+    "stopping": "Stopping…",
+}
+
+
+def draw_main(layout, context):
+    state = kernel.state()
+    running = kernel.current_kernel()
+
+    row = layout.row()
+    row.label(text=STATE_LABELS.get(state, state), icon=STATE_ICONS.get(state, "QUESTION"))
+    if running is not None:
+        row.label(text="Cells run: %d" % kernel.execution_count())
+
+    if not online_access_allowed():
+        box = layout.box()
+        box.label(text="Online access is disabled:", icon="ERROR")
+        box.label(text="the kernel needs it to listen for clients.")
+        box.operator("screen.userpref_show", text="Open Preferences", icon="PREFERENCES")
+
+    if running is None:
+        layout.operator("bpy_jupyter.start_kernel", icon="PLAY")
+    else:
+        row = layout.row(align=True)
+        row.operator("bpy_jupyter.stop_kernel", icon="SNAP_FACE")
+        row.operator("bpy_jupyter.restart_kernel", icon="FILE_REFRESH", text="Restart")
+        row.operator("bpy_jupyter.interrupt_kernel", icon="PAUSE", text="Interrupt")
+        layout.operator("bpy_jupyter.copy_connection_info", icon="CONSOLE",
+                        text="Copy Console Command").what = "COMMAND"
+
+    if kernel.last_error:
+        box = layout.box()
+        box.label(text="Last error:", icon="ERROR")
+        box.label(text=kernel.last_error)
+
+
+def draw_connection(layout, context):
+    running = kernel.current_kernel()
+    if running is None:
+        layout.label(text="Start the kernel to connect a client.")
+        return
+    info = running.connection_info
+    path = running.connection_file
+
+    col = layout.column(align=True)
+    row = col.row(align=True)
+    row.label(text=os.path.basename(path), icon="FILE")
+    row.operator("bpy_jupyter.copy_connection_info", text="", icon="COPYDOWN").what = "PATH"
+    row = col.row(align=True)
+    row.label(text=os.path.dirname(path), icon="FILE_FOLDER")
+    row.operator("bpy_jupyter.copy_connection_info", text="", icon="COPYDOWN").what = "FOLDER"
+
+    col = layout.column(align=True)
+    col.label(text="%s://%s" % (info.transport, info.ip))
+    col.label(text="Shell %d · IOPub %d · Stdin %d" % (info.shell_port, info.iopub_port, info.stdin_port))
+    col.label(text="Control %d · Heartbeat %d" % (info.control_port, info.hb_port))
+    col.label(text="Signed with %s" % info.signature_scheme)
+    row = layout.row(align=True)
+    row.label(text="Key: hidden", icon="LOCKED")
+    row.operator("bpy_jupyter.copy_connection_info", text="Copy JSON with Key",
+                 icon="COPYDOWN").what = "JSON"
+
+
+class BPY_JUPYTER_PT_view3d(bpy.types.Panel):
+    bl_idname = "BPY_JUPYTER_PT_view3d"
+    bl_label = "Jupyter Kernel"
+    bl_space_type = "VIEW_3D"
+    bl_region_type = "UI"
+    bl_category = "Jupyter"
+
+    def draw(self, context):
+        draw_main(self.layout, context)
+
+
+class BPY_JUPYTER_PT_view3d_connection(bpy.types.Panel):
+    bl_idname = "BPY_JUPYTER_PT_view3d_connection"
+    bl_label = "Connection"
+    bl_space_type = "VIEW_3D"
+    bl_region_type = "UI"
+    bl_category = "Jupyter"
+    bl_parent_id = "BPY_JUPYTER_PT_view3d"
+    bl_options = {"DEFAULT_CLOSED"}
+
+    def draw(self, context):
+        draw_connection(self.layout, context)
+
+
+class BPY_JUPYTER_PT_scene(bpy.types.Panel):
+    bl_idname = "BPY_JUPYTER_PT_scene"
+    bl_label = "Jupyter Kernel"
+    bl_space_type = "PROPERTIES"
+    bl_region_type = "WINDOW"
+    bl_context = "scene"
+    bl_options = {"DEFAULT_CLOSED"}
+
+    def draw(self, context):
+        draw_main(self.layout, context)
+
+
+class BPY_JUPYTER_PT_scene_connection(bpy.types.Panel):
+    bl_idname = "BPY_JUPYTER_PT_scene_connection"
+    bl_label = "Connection"
+    bl_space_type = "PROPERTIES"
+    bl_region_type = "WINDOW"
+    bl_context = "scene"
+    bl_parent_id = "BPY_JUPYTER_PT_scene"
+    bl_options = {"DEFAULT_CLOSED"}
+
+    def draw(self, context):
+        draw_connection(self.layout, context)
+
+
+classes = (
+    BPY_JUPYTER_PT_view3d,
+    BPY_JUPYTER_PT_view3d_connection,
+    BPY_JUPYTER_PT_scene,
+    BPY_JUPYTER_PT_scene_connection,
+)
+
+
+def register():
+    register_classes(classes)
+
+
+def unregister():
+    unregister_classes(classes)

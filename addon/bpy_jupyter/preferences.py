@@ -1,0 +1,74 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Where the kernel listens and whether it starts by itself."""
+import ipaddress
+
+import bpy
+from bpy.props import BoolProperty, EnumProperty, StringProperty
+
+from .registration import register_classes, unregister_classes
+
+
+class BPY_JUPYTER_AP_preferences(bpy.types.AddonPreferences):
+    bl_idname = __package__
+
+    ip: StringProperty(
+        name="Address",
+        description="Where the kernel listens (tcp), or the path prefix of its sockets (ipc)",
+        default="127.0.0.1",
+    )
+    allow_remote: BoolProperty(
+        name="Allow Other Machines",
+        description="Listen on an address other machines can reach. Anyone who gets the "
+                    "connection file can run any code as you",
+        default=False,
+    )
+    transport: EnumProperty(
+        name="Transport",
+        items=(
+            ("tcp", "TCP", "Network sockets (the usual choice)"),
+            ("ipc", "IPC", "Local socket files: only this machine can connect"),
+        ),
+        default="tcp",
+    )
+    connection_dir: StringProperty(
+        name="Connection File Folder",
+        description="Where to write the connection file; empty for Jupyter's runtime folder",
+        subtype="DIR_PATH",
+        default="",
+    )
+    auto_start: BoolProperty(
+        name="Start Automatically",
+        description="Start the kernel when Blender starts with this add-on enabled",
+        default=False,
+    )
+
+    def is_loopback(self):
+        if self.transport == "ipc":
+            return True
+        try:
+            return ipaddress.ip_address(self.ip).is_loopback
+        except ValueError:
+            return self.ip == "localhost"
+
+    def draw(self, context):
+        layout = self.layout
+        layout.use_property_split = True
+        layout.prop(self, "transport")
+        layout.prop(self, "ip")
+        if not self.is_loopback():
+            box = layout.box()
+            box.label(text="This address can be reached from other machines.", icon="ERROR")
+            box.prop(self, "allow_remote")
+        layout.prop(self, "connection_dir")
+        layout.prop(self, "auto_start")
+
+
+classes = (BPY_JUPYTER_AP_preferences,)
+
+
+def register():
+    register_classes(classes)
+
+
+def unregister():
+    unregister_classes(classes)

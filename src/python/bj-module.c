@@ -1,0 +1,757 @@
+/* bj-module.c: the _bpy_jupyter extension module (abi3)
+ *
+ * Copyright 2026 The bpy-jupyter developers
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * A Python face for BjKernel and the Python executor, for hosts that run Python
+ * themselves (Blender). Compiled with Py_LIMITED_API 3.10 and never linked with
+ * libpython, so one binary loads in every Blender from 3.x on.
+ *
+ * The kernel lives on a private GMainContext that the host pumps with iterate()
+ * (Blender: from a bpy.app.timers callback) or run() (a blocking loop for hosts
+ * without their own, such as `blender -b`).
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include "config.h"
+
+#include <errno.h>
+#include <glib/gi18n-lib.h>
+
+#include "bj-python-executor.h"
+
+/* A running kernel wants the host's loop to come back at once (Blender's GUI loop
+ * runs timers every ~5 ms anyway); a stopped one only needs an occasional tick. */
+#define RUNNING_INTERVAL 0.001
+#define STOPPED_INTERVAL 0.25
+
+typedef struct {
+  PyObject *error;                  /* _bpy_jupyter.KernelError */
+  PyObject *kernel_type;
+  PyObject *connection_info_type;
+  BjPythonExecutor *executor;       /* one per interpreter: its namespace outlives kernels */
+} ModuleState;
+
+typedef struct {
+  PyObject_HEAD
+  PyObject *module;
+  BjKernel *kernel;
+  GMainContext *context;
+  PyObject *on_state_changed;
+  PyObject *on_execute_started;
+  PyObject *on_execute_finished;
+  gboolean exit_on_shutdown;
+  gboolean shutdown_requested;
+} KernelObject;
+
+typedef struct {
+  PyObject_HEAD
+  BjConnectionInfo *info;
+} ConnectionInfoObject;
+
+static ModuleState *
+module_state (PyObject *module)
+{
+  return PyModule_GetState (module);
+}
+
+/* ---- ConnectionInfo ---- */
+
+static PyObject *
+connection_info_wrap (PyObject         *module,
+                      BjConnectionInfo *info)
+{
+  ModuleState *state = module_state (module);
+  ConnectionInfoObject *object;
+
+  object = (ConnectionInfoObject *) PyType_GenericAlloc ((PyTypeObject *) state->connection_info_type, 0);
+  if (object == NULL)
+    {
+      bj_connection_info_free (info);
+      return NULL;
+    }
+  object->info = info;
+  return (PyObject *) object;
+}
+
+static void
+connection_info_dealloc (PyObject *object)
+{
+  ConnectionInfoObject *self = (ConnectionInfoObject *) object;
+  PyObject *type = PyObject_Type (object);
+  freefunc tp_free = (freefunc) PyType_GetSlot ((PyTypeObject *) type, Py_tp_free);
+
+  g_clear_pointer (&self->info, bj_connection_info_free);
+  tp_free (object);
+  Py_DECREF (type);   /* the reference PyObject_Type gave */
+  Py_DECREF (type);   /* the instance's reference to its heap type */
+}
+
+static PyObject *
+connection_info_repr (PyObject *object)
+{
+  ConnectionInfoObject *self = (ConnectionInfoObject *) object;
+  BjConnectionInfo *info = self->info;
+
+  return PyUnicode_FromFormat ("<ConnectionInfo %s://%s shell=%u iopub=%u stdin=%u control=%u hb=%u "
+                               "signature_scheme=%s key=%s>",
+                               bj_connection_info_get_transport (info),
+                               bj_connection_info_get_ip (info),
+                               bj_connection_info_get_port (info, BJ_CHANNEL_SHELL),
+                               bj_connection_info_get_port (info, BJ_CHANNEL_IOPUB),
+                               bj_connection_info_get_port (info, BJ_CHANNEL_STDIN),
+                               bj_connection_info_get_port (info, BJ_CHANNEL_CONTROL),
+                               bj_connection_info_get_port (info, BJ_CHANNEL_HEARTBEAT),
+                               bj_connection_info_get_signature_scheme (info),
+                               *bj_connection_info_get_key (info) ? "********" : "(none)");
+}
+
+static PyObject *
+connection_info_to_json (PyObject *object,
+                         PyObject *args,
+                         PyObject *kwargs)
+{
+  static char *keywords[] = { "include_key", NULL };
+  ConnectionInfoObject *self = (ConnectionInfoObject *) object;
+  g_autofree char *json = NULL;
+  int include_key = 0;
+
+  if (!PyArg_ParseTupleAndKeywords (args, kwargs, "|$p:to_json", keywords, &include_key))
+    return NULL;
+  json = bj_connection_info_to_json (self->info, include_key);
+  return PyUnicode_FromString (json);
+}
+
+static PyObject *
+connection_info_reveal_key (PyObject *object,
+                            PyObject *unused)
+{
+  ConnectionInfoObject *self = (ConnectionInfoObject *) object;
+  return PyUnicode_FromString (bj_connection_info_get_key (self->info));
+}
+
+static PyObject *
+connection_info_get_string (PyObject *object,
+                            void     *closure)
+{
+  ConnectionInfoObject *self = (ConnectionInfoObject *) object;
+  const char *name = closure;
+  const char *value = "";
+
+  if (g_str_equal (name, "ip"))
+    value = bj_connection_info_get_ip (self->info);
+  else if (g_str_equal (name, "transport"))
+    value = bj_connection_info_get_transport (self->info);
+  else if (g_str_equal (name, "signature_scheme"))
+    value = bj_connection_info_get_signature_scheme (self->info);
+  else if (g_str_equal (name, "kernel_name"))
+    value = bj_connection_info_get_kernel_name (self->info);
+  return PyUnicode_FromString (value);
+}
+
+static PyObject *
+connection_info_get_port (PyObject *object,
+                          void     *closure)
+{
+  ConnectionInfoObject *self = (ConnectionInfoObject *) object;
+  return PyLong_FromUnsignedLong (bj_connection_info_get_port (self->info, GPOINTER_TO_UINT (closure)));
+}
+
+static PyMethodDef connection_info_methods[] = {
+  { "to_json", (PyCFunction) (void (*) (void)) connection_info_to_json, METH_VARARGS | METH_KEYWORDS,
+    "to_json(*, include_key=False) -> str: the connection file's JSON; the key is masked unless asked for" },
+  { "reveal_key", connection_info_reveal_key, METH_NOARGS,
+    "reveal_key() -> str: the signing key itself (keep it secret: it lets anyone run code)" },
+  { NULL, NULL, 0, NULL },
+};
+
+static PyGetSetDef connection_info_getset[] = {
+  { "ip", connection_info_get_string, NULL, "address (tcp) or path prefix (ipc)", (void *) "ip" },
+  { "transport", connection_info_get_string, NULL, "tcp or ipc", (void *) "transport" },
+  { "signature_scheme", connection_info_get_string, NULL, "hmac-sha256", (void *) "signature_scheme" },
+  { "kernel_name", connection_info_get_string, NULL, "kernelspec name", (void *) "kernel_name" },
+  { "shell_port", connection_info_get_port, NULL, NULL, GUINT_TO_POINTER (BJ_CHANNEL_SHELL) },
+  { "iopub_port", connection_info_get_port, NULL, NULL, GUINT_TO_POINTER (BJ_CHANNEL_IOPUB) },
+  { "stdin_port", connection_info_get_port, NULL, NULL, GUINT_TO_POINTER (BJ_CHANNEL_STDIN) },
+  { "control_port", connection_info_get_port, NULL, NULL, GUINT_TO_POINTER (BJ_CHANNEL_CONTROL) },
+  { "hb_port", connection_info_get_port, NULL, NULL, GUINT_TO_POINTER (BJ_CHANNEL_HEARTBEAT) },
+  { NULL, NULL, NULL, NULL, NULL },
+};
+
+static PyType_Slot connection_info_slots[] = {
+  { Py_tp_doc, (void *) "Where a kernel listens. The key is masked in repr() and str()." },
+  { Py_tp_dealloc, connection_info_dealloc },
+  { Py_tp_repr, connection_info_repr },
+  { Py_tp_methods, connection_info_methods },
+  { Py_tp_getset, connection_info_getset },
+  { 0, NULL },
+};
+
+static PyType_Spec connection_info_spec = {
+  .name = "_bpy_jupyter.ConnectionInfo",
+  .basicsize = sizeof (ConnectionInfoObject),
+  .flags = Py_TPFLAGS_DEFAULT,
+  .slots = connection_info_slots,
+};
+
+/* ---- Kernel ---- */
+
+/* Callbacks run inside the host's loop: an exception there is reported and
+ * dropped, never raised into whatever Blender was doing. */
+static void
+call_callback (PyObject   *callback,
+               const char *format,
+               ...)
+{
+  PyGILState_STATE gil;
+  PyObject *args;
+  PyObject *result;
+  va_list va;
+
+  if (callback == NULL || callback == Py_None)
+    return;
+
+  gil = PyGILState_Ensure ();
+  va_start (va, format);
+  args = Py_VaBuildValue (format, va);
+  va_end (va);
+  result = args ? PyObject_CallObject (callback, args) : NULL;
+  if (result == NULL)
+    PyErr_Print ();
+  Py_XDECREF (result);
+  Py_XDECREF (args);
+  PyGILState_Release (gil);
+}
+
+static void
+on_state_changed (BjKernel      *kernel,
+                  BjKernelState  state,
+                  KernelObject  *self)
+{
+  call_callback (self->on_state_changed, "(s)", bj_kernel_state_to_string (state));
+}
+
+static void
+on_execute_started (BjKernel     *kernel,
+                    guint64       execution_count,
+                    KernelObject *self)
+{
+  call_callback (self->on_execute_started, "(K)", (unsigned long long) execution_count);
+}
+
+static void
+on_execute_finished (BjKernel     *kernel,
+                     guint64       execution_count,
+                     const char   *status,
+                     KernelObject *self)
+{
+  call_callback (self->on_execute_finished, "(Ks)", (unsigned long long) execution_count, status);
+}
+
+static void
+on_shutdown_requested (BjKernel     *kernel,
+                       gboolean      restart,
+                       KernelObject *self)
+{
+  self->shutdown_requested = TRUE;
+  if (self->exit_on_shutdown)
+    {
+      g_autoptr(GError) error = NULL;
+
+      /* A kernel process ends on shutdown, restart included: the client that
+       * launched it starts a new one. */
+      g_signal_stop_emission_by_name (kernel, "shutdown-requested");
+      if (!bj_kernel_stop (kernel, &error))
+        g_warning ("%s", error->message);
+    }
+}
+
+static int
+raise_gerror (PyObject *module,
+              GError   *error)
+{
+  ModuleState *state = module_state (module);
+  PyObject *exception = state->error;
+
+  if (error->domain == BJ_ERROR && error->code == BJ_ERROR_ADDRESS_IN_USE)
+    exception = PyExc_OSError;
+  PyErr_SetString (exception, error->message);
+  return -1;
+}
+
+static PyObject *
+kernel_new (PyObject *type,
+            PyObject *args,
+            PyObject *kwargs)
+{
+  PyObject *module = PyType_GetModule ((PyTypeObject *) type);
+  ModuleState *state;
+  KernelObject *self;
+
+  if (module == NULL)
+    return NULL;
+  state = module_state (module);
+
+  if (!PyArg_ParseTuple (args, ":Kernel"))
+    return NULL;
+
+  if (state->executor == NULL)
+    {
+      g_autoptr(GError) error = NULL;
+
+      state->executor = bj_python_executor_new (&error);
+      if (state->executor == NULL)
+        {
+          raise_gerror (module, error);
+          return NULL;
+        }
+    }
+
+  self = (KernelObject *) PyType_GenericAlloc ((PyTypeObject *) type, 0);
+  if (self == NULL)
+    return NULL;
+  self->module = Py_NewRef (module);
+  self->context = g_main_context_new ();
+  self->kernel = bj_kernel_new (BJ_EXECUTOR (state->executor));
+  g_signal_connect (self->kernel, "state-changed", G_CALLBACK (on_state_changed), self);
+  g_signal_connect (self->kernel, "execute-started", G_CALLBACK (on_execute_started), self);
+  g_signal_connect (self->kernel, "execute-finished", G_CALLBACK (on_execute_finished), self);
+  g_signal_connect (self->kernel, "shutdown-requested", G_CALLBACK (on_shutdown_requested), self);
+  return (PyObject *) self;
+}
+
+static void
+kernel_dealloc (PyObject *object)
+{
+  KernelObject *self = (KernelObject *) object;
+  PyObject *type = PyObject_Type (object);
+  freefunc tp_free = (freefunc) PyType_GetSlot ((PyTypeObject *) type, Py_tp_free);
+
+  if (self->kernel != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (self->kernel, self);
+      if (bj_kernel_get_state (self->kernel) != BJ_KERNEL_STATE_STOPPED)
+        {
+          g_main_context_push_thread_default (self->context);
+          bj_kernel_stop (self->kernel, NULL);
+          g_main_context_pop_thread_default (self->context);
+        }
+      g_clear_object (&self->kernel);
+    }
+  g_clear_pointer (&self->context, g_main_context_unref);
+  Py_CLEAR (self->on_state_changed);
+  Py_CLEAR (self->on_execute_started);
+  Py_CLEAR (self->on_execute_finished);
+  Py_CLEAR (self->module);
+  tp_free (object);
+  Py_DECREF (type);
+  Py_DECREF (type);
+}
+
+static PyObject *
+kernel_start (PyObject *object,
+              PyObject *args,
+              PyObject *kwargs)
+{
+  static char *keywords[] = { "connection_file", "ip", "transport", NULL };
+  KernelObject *self = (KernelObject *) object;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BjConnectionInfo) info = NULL;
+  const char *connection_file = NULL;
+  const char *ip = NULL;
+  const char *transport = NULL;
+  gboolean ok;
+
+  if (!PyArg_ParseTupleAndKeywords (args, kwargs, "|z$zz:start", keywords,
+                                    &connection_file, &ip, &transport))
+    return NULL;
+
+  if (bj_kernel_get_state (self->kernel) != BJ_KERNEL_STATE_STOPPED)
+    {
+      PyErr_SetString (module_state (self->module)->error, _("The kernel is already running"));
+      return NULL;
+    }
+
+  if (ip != NULL || transport != NULL)
+    {
+      info = bj_connection_info_new ();
+      if (!bj_connection_info_generate_key (info, &error))
+        return raise_gerror (self->module, error), NULL;
+      if (ip != NULL)
+        bj_connection_info_set_ip (info, ip);
+      if (transport != NULL && !bj_connection_info_set_transport (info, transport, &error))
+        return raise_gerror (self->module, error), NULL;
+    }
+
+  if (connection_file != NULL)
+    {
+      g_autofree char *dir = g_path_get_dirname (connection_file);
+      if (g_mkdir_with_parents (dir, 0700) != 0)
+        {
+          PyErr_Format (module_state (self->module)->error,
+                        _("Cannot create the folder “%s” for the connection file: %s"),
+                        dir, g_strerror (errno));
+          return NULL;
+        }
+    }
+
+  bj_kernel_set_connection_file (self->kernel, connection_file);
+  bj_kernel_set_connection_info (self->kernel, info);
+  self->shutdown_requested = FALSE;
+
+  g_main_context_push_thread_default (self->context);
+  ok = bj_kernel_start (self->kernel, &error);
+  g_main_context_pop_thread_default (self->context);
+
+  if (!ok)
+    return raise_gerror (self->module, error), NULL;
+  Py_RETURN_NONE;
+}
+
+static PyObject *
+kernel_stop (PyObject *object,
+             PyObject *unused)
+{
+  KernelObject *self = (KernelObject *) object;
+  g_autoptr(GError) error = NULL;
+  gboolean ok;
+
+  g_main_context_push_thread_default (self->context);
+  ok = bj_kernel_stop (self->kernel, &error);
+  g_main_context_pop_thread_default (self->context);
+  if (!ok)
+    return raise_gerror (self->module, error), NULL;
+  Py_RETURN_NONE;
+}
+
+static PyObject *
+kernel_restart (PyObject *object,
+                PyObject *unused)
+{
+  KernelObject *self = (KernelObject *) object;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BjConnectionInfo) info = NULL;
+  gboolean ok;
+
+  /* Same ports, same key, same file: connected clients carry on. */
+  info = bj_kernel_get_connection_info (self->kernel);
+  g_main_context_push_thread_default (self->context);
+  ok = bj_kernel_stop (self->kernel, &error);
+  if (ok)
+    {
+      bj_kernel_set_connection_info (self->kernel, info);
+      ok = bj_kernel_start (self->kernel, &error);
+    }
+  g_main_context_pop_thread_default (self->context);
+  if (!ok)
+    return raise_gerror (self->module, error), NULL;
+  Py_RETURN_NONE;
+}
+
+static PyObject *
+kernel_interrupt (PyObject *object,
+                  PyObject *unused)
+{
+  KernelObject *self = (KernelObject *) object;
+  BjExecutor *executor = bj_kernel_get_executor (self->kernel);
+
+  if (bj_kernel_get_state (self->kernel) == BJ_KERNEL_STATE_STOPPED)
+    {
+      PyErr_SetString (module_state (self->module)->error, _("The kernel is not running"));
+      return NULL;
+    }
+  /* Only a running cell can be interrupted; otherwise there is nothing to do. */
+  if (bj_kernel_get_state (self->kernel) == BJ_KERNEL_STATE_BUSY)
+    bj_executor_interrupt (executor);
+  Py_RETURN_NONE;
+}
+
+static PyObject *
+kernel_iterate (PyObject *object,
+                PyObject *unused)
+{
+  KernelObject *self = (KernelObject *) object;
+
+  /* Never blocks: handles what is ready (a cell runs here) and returns. */
+  g_main_context_push_thread_default (self->context);
+  while (g_main_context_iteration (self->context, FALSE))
+    ;
+  g_main_context_pop_thread_default (self->context);
+
+  return PyFloat_FromDouble (bj_kernel_get_state (self->kernel) == BJ_KERNEL_STATE_STOPPED
+                             ? STOPPED_INTERVAL : RUNNING_INTERVAL);
+}
+
+static PyObject *
+kernel_run (PyObject *object,
+            PyObject *unused)
+{
+  KernelObject *self = (KernelObject *) object;
+  PyThreadState *thread_state;
+
+  if (bj_kernel_get_state (self->kernel) == BJ_KERNEL_STATE_STOPPED)
+    {
+      PyErr_SetString (module_state (self->module)->error, _("The kernel is not running"));
+      return NULL;
+    }
+
+  /* Waiting releases the GIL so the host's other Python threads run; the executor
+   * takes it back to run a cell. */
+  g_main_context_push_thread_default (self->context);
+  thread_state = PyEval_SaveThread ();
+  while (bj_kernel_get_state (self->kernel) != BJ_KERNEL_STATE_STOPPED)
+    g_main_context_iteration (self->context, TRUE);
+  PyEval_RestoreThread (thread_state);
+  g_main_context_pop_thread_default (self->context);
+  Py_RETURN_NONE;
+}
+
+static PyObject *
+kernel_get_state (PyObject *object,
+                  void     *closure)
+{
+  KernelObject *self = (KernelObject *) object;
+  return PyUnicode_FromString (bj_kernel_state_to_string (bj_kernel_get_state (self->kernel)));
+}
+
+static PyObject *
+kernel_get_connection_file (PyObject *object,
+                            void     *closure)
+{
+  KernelObject *self = (KernelObject *) object;
+  const char *path = bj_kernel_get_connection_file (self->kernel);
+
+  if (path == NULL || bj_kernel_get_state (self->kernel) == BJ_KERNEL_STATE_STOPPED)
+    Py_RETURN_NONE;
+  return PyUnicode_DecodeFSDefault (path);
+}
+
+static PyObject *
+kernel_get_connection_info (PyObject *object,
+                            void     *closure)
+{
+  KernelObject *self = (KernelObject *) object;
+
+  if (bj_kernel_get_state (self->kernel) == BJ_KERNEL_STATE_STOPPED)
+    Py_RETURN_NONE;
+  return connection_info_wrap (self->module, bj_kernel_get_connection_info (self->kernel));
+}
+
+static PyObject *
+kernel_get_execution_count (PyObject *object,
+                            void     *closure)
+{
+  KernelObject *self = (KernelObject *) object;
+  return PyLong_FromUnsignedLongLong (bj_kernel_get_execution_count (self->kernel));
+}
+
+static PyObject *
+kernel_get_namespace (PyObject *object,
+                      void     *closure)
+{
+  PyObject *modules = PyImport_GetModuleDict ();
+  PyObject *runtime = PyDict_GetItemString (modules, "_bpy_jupyter_runtime");
+
+  if (runtime == NULL)
+    {
+      PyErr_SetString (PyExc_RuntimeError, "the executor's runtime is not loaded");
+      return NULL;
+    }
+  return PyObject_GetAttrString (runtime, "user_ns");
+}
+
+static PyObject *
+kernel_get_exit_on_shutdown (PyObject *object,
+                             void     *closure)
+{
+  return PyBool_FromLong (((KernelObject *) object)->exit_on_shutdown);
+}
+
+static int
+kernel_set_exit_on_shutdown (PyObject *object,
+                             PyObject *value,
+                             void     *closure)
+{
+  int truth = value ? PyObject_IsTrue (value) : 0;
+
+  if (truth < 0)
+    return -1;
+  ((KernelObject *) object)->exit_on_shutdown = truth;
+  return 0;
+}
+
+static PyObject *
+kernel_get_shutdown_requested (PyObject *object,
+                               void     *closure)
+{
+  return PyBool_FromLong (((KernelObject *) object)->shutdown_requested);
+}
+
+static PyObject *
+kernel_get_callback (PyObject *object,
+                     void     *closure)
+{
+  KernelObject *self = (KernelObject *) object;
+  PyObject **slot = (PyObject **) ((char *) self + GPOINTER_TO_SIZE (closure));
+
+  return Py_NewRef (*slot ? *slot : Py_None);
+}
+
+static int
+kernel_set_callback (PyObject *object,
+                     PyObject *value,
+                     void     *closure)
+{
+  KernelObject *self = (KernelObject *) object;
+  PyObject **slot = (PyObject **) ((char *) self + GPOINTER_TO_SIZE (closure));
+
+  if (value != NULL && value != Py_None && !PyCallable_Check (value))
+    {
+      PyErr_SetString (PyExc_TypeError, "a callback must be callable or None");
+      return -1;
+    }
+  {
+    PyObject *old = *slot;
+    Py_XINCREF (value);
+    *slot = value;
+    Py_XDECREF (old);
+  }
+  return 0;
+}
+
+static PyMethodDef kernel_methods[] = {
+  { "start", (PyCFunction) (void (*) (void)) kernel_start, METH_VARARGS | METH_KEYWORDS,
+    "start(connection_file=None, *, ip=None, transport=None): bind the channels and serve.\n"
+    "An existing connection file is used as is; a missing one is created." },
+  { "stop", kernel_stop, METH_NOARGS,
+    "stop(): close every socket, join the I/O thread, remove the connection file it wrote" },
+  { "restart", kernel_restart, METH_NOARGS,
+    "restart(): stop and start again on the same ports with the same key" },
+  { "interrupt", kernel_interrupt, METH_NOARGS,
+    "interrupt(): raise KeyboardInterrupt in the running cell, if any" },
+  { "iterate", kernel_iterate, METH_NOARGS,
+    "iterate() -> float: handle what is ready without blocking; returns the seconds until the next call" },
+  { "run", kernel_run, METH_NOARGS,
+    "run(): serve until the kernel stops (for hosts without their own event loop)" },
+  { NULL, NULL, 0, NULL },
+};
+
+static PyGetSetDef kernel_getset[] = {
+  { "state", kernel_get_state, NULL, "stopped, starting, idle, busy or stopping", NULL },
+  { "connection_file", kernel_get_connection_file, NULL, "the connection file while running, else None", NULL },
+  { "connection_info", kernel_get_connection_info, NULL, "a ConnectionInfo while running, else None", NULL },
+  { "execution_count", kernel_get_execution_count, NULL, "executions stored in history", NULL },
+  { "namespace", kernel_get_namespace, NULL, "the dict cells run in (kept across restarts)", NULL },
+  { "exit_on_shutdown", kernel_get_exit_on_shutdown, kernel_set_exit_on_shutdown,
+    "stop (rather than restart in place) on a client's shutdown_request", NULL },
+  { "shutdown_requested", kernel_get_shutdown_requested, NULL,
+    "whether a client sent shutdown_request since the last start", NULL },
+  { "on_state_changed", kernel_get_callback, kernel_set_callback, "callback(state: str)",
+    GSIZE_TO_POINTER (offsetof (KernelObject, on_state_changed)) },
+  { "on_execute_started", kernel_get_callback, kernel_set_callback, "callback(execution_count: int)",
+    GSIZE_TO_POINTER (offsetof (KernelObject, on_execute_started)) },
+  { "on_execute_finished", kernel_get_callback, kernel_set_callback,
+    "callback(execution_count: int, status: str)",
+    GSIZE_TO_POINTER (offsetof (KernelObject, on_execute_finished)) },
+  { NULL, NULL, NULL, NULL, NULL },
+};
+
+static PyType_Slot kernel_slots[] = {
+  { Py_tp_doc, (void *) "Kernel(): a Jupyter kernel running Python in this interpreter." },
+  { Py_tp_new, kernel_new },
+  { Py_tp_dealloc, kernel_dealloc },
+  { Py_tp_methods, kernel_methods },
+  { Py_tp_getset, kernel_getset },
+  { 0, NULL },
+};
+
+static PyType_Spec kernel_spec = {
+  .name = "_bpy_jupyter.Kernel",
+  .basicsize = sizeof (KernelObject),
+  .flags = Py_TPFLAGS_DEFAULT,
+  .slots = kernel_slots,
+};
+
+/* ---- the module ---- */
+
+static int
+module_exec (PyObject *module)
+{
+  ModuleState *state = module_state (module);
+
+  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
+  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+
+  state->error = PyErr_NewExceptionWithDoc ("_bpy_jupyter.KernelError",
+                                            "A kernel operation failed; the message says why.",
+                                            PyExc_RuntimeError, NULL);
+  state->kernel_type = PyType_FromModuleAndSpec (module, &kernel_spec, NULL);
+  state->connection_info_type = PyType_FromModuleAndSpec (module, &connection_info_spec, NULL);
+  if (state->error == NULL || state->kernel_type == NULL || state->connection_info_type == NULL)
+    return -1;
+
+  if (PyModule_AddObjectRef (module, "KernelError", state->error) < 0 ||
+      PyModule_AddObjectRef (module, "Kernel", state->kernel_type) < 0 ||
+      PyModule_AddObjectRef (module, "ConnectionInfo", state->connection_info_type) < 0 ||
+      PyModule_AddStringConstant (module, "__version__", PACKAGE_VERSION) < 0)
+    return -1;
+  return 0;
+}
+
+static int
+module_traverse (PyObject  *module,
+                 visitproc  visit,
+                 void      *arg)
+{
+  ModuleState *state = module_state (module);
+
+  Py_VISIT (state->error);
+  Py_VISIT (state->kernel_type);
+  Py_VISIT (state->connection_info_type);
+  return 0;
+}
+
+static int
+module_clear (PyObject *module)
+{
+  ModuleState *state = module_state (module);
+
+  Py_CLEAR (state->error);
+  Py_CLEAR (state->kernel_type);
+  Py_CLEAR (state->connection_info_type);
+  return 0;
+}
+
+static void
+module_free (void *module)
+{
+  ModuleState *state = module_state (module);
+
+  module_clear (module);
+  g_clear_object (&state->executor);
+}
+
+static PyModuleDef_Slot module_slots[] = {
+  { Py_mod_exec, module_exec },
+  { 0, NULL },
+};
+
+static struct PyModuleDef module_def = {
+  PyModuleDef_HEAD_INIT,
+  .m_name = "_bpy_jupyter",
+  .m_doc = "A native Jupyter kernel (bpy-jupyter) for Python hosts such as Blender.",
+  .m_size = sizeof (ModuleState),
+  .m_slots = module_slots,
+  .m_traverse = module_traverse,
+  .m_clear = module_clear,
+  .m_free = module_free,
+};
+
+PyMODINIT_FUNC PyInit__bpy_jupyter (void);
+
+PyMODINIT_FUNC
+PyInit__bpy_jupyter (void)
+{
+  return PyModuleDef_Init (&module_def);
+}
