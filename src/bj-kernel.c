@@ -280,6 +280,14 @@ execute (BjKernel   *self,
   return reply;
 }
 
+/* Output printed later (by threads, by comm handlers) belongs to the last request
+ * that runs user code, not to a completion asked for in between. */
+static gboolean
+request_owns_output (const char *msg_type)
+{
+  return g_str_equal (msg_type, "execute_request") || g_str_has_prefix (msg_type, "comm_");
+}
+
 static void
 handle_request (BjKernel  *self,
                 BjMessage *request,
@@ -287,22 +295,27 @@ handle_request (BjKernel  *self,
 {
   const char *msg_type = bj_message_get_msg_type (request);
   g_autoptr(JsonObject) reply = NULL;
-  g_autoptr(GBytes) parent = bj_message_get_header_json (request);
   gboolean abort_queue = FALSE;
 
   g_clear_pointer (&self->current_request, bj_message_unref);
   self->current_request = bj_message_ref (request);
-  bj_io_set_stream_parent (self->io, parent);
+  if (request_owns_output (msg_type))
+    {
+      g_autoptr(GBytes) parent = bj_message_get_header_json (request);
+      bj_io_set_stream_parent (self->io, parent);
+    }
 
   publish_status (self, request, "busy");
   set_state (self, BJ_KERNEL_STATE_BUSY);
 
   if (g_str_equal (msg_type, "execute_request"))
     {
+      JsonObject *content = bj_message_get_content (request);
+
       reply = execute (self, request);
       abort_queue = g_str_equal (json_object_get_string_member (reply, "status"), "error") &&
-        json_object_get_boolean_member_with_default (bj_message_get_content (request),
-                                                     "stop_on_error", TRUE);
+        !json_object_get_boolean_member_with_default (content, "silent", FALSE) &&
+        json_object_get_boolean_member_with_default (content, "stop_on_error", TRUE);
     }
   else if (g_str_equal (msg_type, "complete_request"))
     reply = bj_executor_complete (self->executor, self, request);
@@ -323,11 +336,13 @@ handle_request (BjKernel  *self,
   if (self->io == NULL)
     return;
 
+  /* Only what was queued before the client could see this error is aborted: once
+   * the reply is out, a new request is a deliberate one. */
+  if (abort_queue)
+    abort_queued_executions (self);
   if (reply != NULL)
     send_reply (self, channel, request, reply);
   publish_status (self, request, "idle");
-  if (abort_queue)
-    abort_queued_executions (self);
   set_state (self, BJ_KERNEL_STATE_IDLE);
 }
 
