@@ -22,7 +22,8 @@ Environment:
 
 Any misconfiguration raises KernelSpecError: the tests fail, they never skip.
 Everything temporary (kernelspec, connection files, IPYTHONDIR for an IPython
-based kernel) lives in one private directory removed at exit.
+based kernel, XDG_DATA_HOME for bpy-jupyter's history) lives in one private
+directory removed at exit.
 """
 
 import atexit
@@ -97,6 +98,14 @@ def setup_kernelspec():
     # read or write the user's ~/.ipython (profile, history.sqlite)
     os.environ["IPYTHONDIR"] = os.path.join(d, "ipython")
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")  # ipykernel noise
+    # ... nor bpy-jupyter's, which keeps its input history under XDG_DATA_HOME.
+    # Jupyter's own data dir also derives from XDG_DATA_HOME, so it is pinned
+    # first to where it was: kernelspecs are found exactly as before.
+    if not os.environ.get("JUPYTER_DATA_DIR"):
+        from jupyter_core.paths import jupyter_data_dir
+
+        os.environ["JUPYTER_DATA_DIR"] = jupyter_data_dir()
+    os.environ["XDG_DATA_HOME"] = os.path.join(d, "data")
     if mode == "install":
         # The kernelspec exactly as users get it: written by the kernel's own
         # --install, into a private prefix.
@@ -118,6 +127,29 @@ def setup_kernelspec():
         os.environ["JUPYTER_PATH"] = d + (os.pathsep + old if old else "")
     _state["name"] = KERNEL_NAME
     return KERNEL_NAME
+
+
+IPYKERNEL_ARGV = ["/usr/bin/python3", "-m", "ipykernel_launcher", "-f", PLACEHOLDER]
+
+
+def add_kernelspec(name, argv, display_name=None):
+    """Make one more kernelspec available (e.g. ipykernel, to compare with); returns name.
+
+    Written into the private directory, put first on JUPYTER_PATH, whatever
+    BJ_KERNELSPEC_MODE says about the kernel under test.
+    """
+    setup_kernelspec()
+    extra = os.path.join(_state["dir"], "extra")
+    kdir = os.path.join(extra, "kernels", name)
+    os.makedirs(kdir, exist_ok=True)
+    spec = spec_dict(argv)
+    spec["display_name"] = display_name or name
+    with open(os.path.join(kdir, "kernel.json"), "w") as f:
+        json.dump(spec, f, indent=1)
+    paths = os.environ.get("JUPYTER_PATH", "").split(os.pathsep)
+    if extra not in paths:
+        os.environ["JUPYTER_PATH"] = os.pathsep.join([extra] + [p for p in paths if p])
+    return name
 
 
 def connection_file_path():

@@ -11,8 +11,15 @@ text or ints, so the C side never has to walk Python objects.  Outputs
 the small C module that owns the iopub socket and the stream buffers.
 
 Nothing happens at import time besides defining names: the process may be a
-host application (Blender) whose ``sys``/``builtins`` we only borrow while a
-cell runs and hand back on ``shutdown()``.
+host application (Blender) whose ``sys``/``builtins`` we only borrow and hand
+back on ``shutdown()``.  From the first execute on, sys.stdout/sys.stderr
+are routers (see _StreamRouter) so that threads started by cells keep
+reaching the notebook while the host's own prints keep reaching the host;
+during a cell they are the C writers themselves, for speed.
+
+Integrations with third-party packages (IPython.display, matplotlib, the
+``comm`` package) are installed lazily by an import hook when a cell imports
+them: importing them eagerly would cost every kernel start hundreds of ms.
 """
 
 import __future__
@@ -30,12 +37,14 @@ import json
 import keyword
 import linecache
 import math
+import os
 import platform
 import pprint
 import re
 import signal
 import sys
 import threading
+import time
 import tokenize
 import traceback
 import types
@@ -58,6 +67,12 @@ __all__ = [
     "update_display",
     "clear_output",
     "DisplayHandle",
+    "publish_display_data",
+    "Comm",
+    "CommManager",
+    "comm_manager",
+    "create_comm",
+    "get_comm_manager",
 ]
 
 _MISSING = object()
@@ -69,11 +84,6 @@ _MISSING = object()
 _user_module = types.ModuleType("__main__")
 _user_module.__dict__["__builtins__"] = builtins
 user_ns = _user_module.__dict__
-
-_HISTORY_LIMIT = 10000
-# Entries are [session, line, input, output-or-None]; output is filled in after
-# the cell has run.
-_history = deque(maxlen=_HISTORY_LIMIT)
 
 # Filenames whose frames are user code; tracebacks start at the first of them.
 _USER_EXPRESSION_FILE = "<user-expression>"
@@ -191,7 +201,21 @@ def _dumps(obj):
     return text
 
 
+# Messages that are output of a cell, which a silent request must not publish.
+_OUTPUT_TYPES = frozenset((
+    "stream", "display_data", "update_display_data", "execute_result", "error", "clear_output",
+))
+
+
 def _publish(msg_type, content):
+    """Publish on iopub, parented to the current request.
+
+    A silent cell's own output is dropped here, in one place, so display(),
+    errors and results all obey silent=True; other threads' output (and comm
+    traffic, which is protocol rather than output) still goes out.
+    """
+    if _silent and msg_type in _OUTPUT_TYPES and threading.get_ident() == _owner_ident:
+        return
     _bj.publish(msg_type, _dumps(content))
 
 
@@ -311,6 +335,16 @@ def format_bundle(obj, include=None, exclude=None):
     """
     data, metadata = {}, {}
 
+    # IPython's protocol for objects that publish themselves (ipywidgets 7
+    # among others): they get the call, and nothing else is shown.
+    method = _repr_method(obj, "_ipython_display_")
+    if method is not None:
+        try:
+            method()
+            return {}, {}
+        except Exception as exc:
+            _report_formatter_error(obj, "_ipython_display_", exc)
+
     method = _repr_method(obj, "_repr_mimebundle_")
     if method is not None:
         try:
@@ -352,6 +386,15 @@ def format_bundle(obj, include=None, exclude=None):
         if md:
             metadata[mime] = md
 
+    if "image/png" not in data and _wanted("image/png", include, exclude) and _is_figure(obj):
+        try:
+            png = _figure_png(obj)
+        except Exception as exc:
+            _report_formatter_error(obj, "savefig", exc)
+            png = None
+        if png is not None:
+            data["image/png"] = png
+
     if "text/plain" not in data and _wanted("text/plain", include, exclude):
         data["text/plain"] = _plain_text(obj)
     return data, metadata
@@ -374,11 +417,13 @@ class DisplayHandle:
 
 
 def display(*objs, include=None, exclude=None, metadata=None, transient=None,
-            display_id=None, raw=False, clear=False, update=False):
+            display_id=None, raw=False, clear=False, update=False, **kwargs):
     """IPython.display.display, publishing straight to the kernel.
 
     display_id=True allocates a fresh id; with a display_id (and no objects)
     an empty placeholder output is published that can be updated later.
+    Unknown keyword arguments are accepted and ignored, as IPython passes
+    them on to publishers that mostly ignore them too.
     """
     if clear:
         clear_output(wait=True)
@@ -427,6 +472,11 @@ def clear_output(wait=False):
     _publish("clear_output", {"wait": bool(wait)})
 
 
+def publish_display_data(data, metadata=None, source=None, *, transient=None, **kwargs):
+    """IPython.display.publish_display_data: a ready-made MIME bundle, published as is."""
+    display(data, metadata=metadata, transient=transient, raw=True)
+
+
 # Payloads a cell asked for while it ran (e.g. exit()), sent with its reply.
 _cell_payload = []
 
@@ -472,6 +522,340 @@ def _restore_builtins():
 
 
 # --------------------------------------------------------------------------
+# Integrations: IPython.display, matplotlib, the comm package
+# --------------------------------------------------------------------------
+
+_RUNTIME_NAME = __name__
+
+
+def _live_runtime():
+    """The runtime of the kernel running now, or None.
+
+    Functions installed into other packages look the runtime up at every
+    call instead of binding this one: in a host that restarts its kernel
+    in-process (Blender), user modules keep the functions they imported
+    from IPython.display across restarts, and those must reach the new
+    kernel, not the dead one.
+    """
+    runtime = sys.modules.get(_RUNTIME_NAME)
+    if runtime is None or getattr(runtime, "_shut_down", True):
+        return None
+    return runtime
+
+
+def _make_trampoline(attribute, original):
+    def trampoline(*args, **kwargs):
+        runtime = _live_runtime()
+        if runtime is None:
+            return original(*args, **kwargs)
+        return getattr(runtime, attribute)(*args, **kwargs)
+
+    for name in ("__module__", "__name__", "__qualname__", "__doc__"):
+        with contextlib.suppress(AttributeError):
+            setattr(trampoline, name, getattr(original, name))
+    trampoline.__wrapped__ = original
+    trampoline._bj_original = original
+    return trampoline
+
+
+_IPYTHON_DISPLAY = ("display", "update_display", "clear_output", "publish_display_data")
+# module -> names replaced by the runtime function of the same name.  Only
+# names a module really defines are replaced: IPython 8's core.display
+# forwards the old ones through a module __getattr__, which then finds the
+# replacements in display_functions.
+_MODULE_PATCHES = {
+    "IPython.core.display_functions": _IPYTHON_DISPLAY,
+    "IPython.core.display": _IPYTHON_DISPLAY,
+    "IPython.display": _IPYTHON_DISPLAY,
+    "comm": ("create_comm", "get_comm_manager"),
+}
+# (module, name, trampoline, original), to undo on shutdown
+_patched = []
+
+
+def _patch_module(module):
+    """Point one module's display / comm functions at the kernel.
+
+    Without this IPython.display.display() prints the repr (no IPython shell
+    is running) and comm.create_comm() raises NotImplementedError; with it
+    they publish through this kernel, and no IPython shell is ever started.
+    """
+    names = _MODULE_PATCHES.get(getattr(module, "__name__", None), ())
+    namespace = getattr(module, "__dict__", {})
+    for name in names:
+        current = namespace.get(name)
+        if current is None or getattr(current, "_bj_original", None) is not None:
+            continue
+        trampoline = _make_trampoline(name, current)
+        setattr(module, name, trampoline)
+        _patched.append((module, name, trampoline, current))
+
+
+def _patch_loaded_modules():
+    """Patch what was imported without the hook seeing it.
+
+    The host may have imported IPython before the first cell, and a module
+    loaded by an unusual loader is not seen by the hook: both are caught
+    here, after every cell, for the price of a few dictionary lookups.
+    """
+    modules = sys.modules
+    for name in _MODULE_PATCHES:
+        module = modules.get(name)
+        if module is not None and name not in _patched_names:
+            _patched_names.add(name)
+            with contextlib.suppress(Exception):
+                _patch_module(module)
+
+
+_patched_names = set()
+
+
+def _unpatch_modules():
+    for module, name, trampoline, original in reversed(_patched):
+        with contextlib.suppress(Exception):
+            if getattr(module, name, None) is trampoline:
+                setattr(module, name, original)
+    del _patched[:]
+    _patched_names.clear()
+
+
+class _PatchingLoader:
+    """Runs a function right after a watched module has executed.
+
+    Patching at that moment, before anything can import names from the
+    module, is what makes `from IPython.display import display` (done
+    anywhere, later) get the kernel's version.  Afterwards the module is
+    given back its real loader, so nothing can tell.
+    """
+
+    def __init__(self, loader, after):
+        self._loader = loader
+        self._after = after
+
+    def create_module(self, spec):
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module):
+        self._loader.exec_module(module)
+        with contextlib.suppress(Exception):
+            module.__loader__ = self._loader
+            module.__spec__.loader = self._loader
+        try:
+            self._after(module)
+        except Exception:
+            pass  # an integration failing must never break the user's import
+
+    def __getattr__(self, name):
+        return getattr(self._loader, name)
+
+
+class _BackendLoader:
+    """Loader of the matplotlib backend module (see _fill_backend)."""
+
+    @staticmethod
+    def create_module(spec):
+        return None
+
+    @staticmethod
+    def exec_module(module):
+        _fill_backend(module)
+
+
+class _ImportHook:
+    """sys.meta_path entry that notices the modules we integrate with.
+
+    It answers None for everything else after one set lookup, so imports
+    stay as fast as before.  It is installed at the first execute and
+    removed on shutdown.
+    """
+
+    def __init__(self):
+        self._finding = set()
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname not in _WATCHED_MODULES:
+            return None
+        if fullname == _MPL_BACKEND_MODULE:
+            import importlib.machinery
+            return importlib.machinery.ModuleSpec(fullname, _BackendLoader())
+        if fullname == "matplotlib":
+            if not _in_cell:
+                return None  # the host's matplotlib keeps the host's backend
+            after = _select_matplotlib_backend
+        else:
+            after = _patch_module
+        if fullname in self._finding:
+            return None
+        self._finding.add(fullname)
+        try:
+            spec = self._find_elsewhere(fullname, path, target)
+        finally:
+            self._finding.discard(fullname)
+        if spec is not None and spec.loader is not None and hasattr(spec.loader, "exec_module"):
+            spec.loader = _PatchingLoader(spec.loader, after)
+        return spec
+
+    def _find_elsewhere(self, fullname, path, target):
+        for finder in list(sys.meta_path):
+            if finder is self:
+                continue
+            find_spec = getattr(finder, "find_spec", None)
+            if find_spec is None:
+                continue
+            spec = find_spec(fullname, path, target)
+            if spec is not None:
+                return spec
+        return None
+
+    def invalidate_caches(self):
+        pass
+
+
+_MPL_BACKEND_MODULE = "_bpy_jupyter_matplotlib"
+_MPL_BACKEND = "module://" + _MPL_BACKEND_MODULE
+_WATCHED_MODULES = frozenset(_MODULE_PATCHES) | {"matplotlib", _MPL_BACKEND_MODULE}
+_IMPORT_HOOK = _ImportHook()
+
+
+def _select_matplotlib_backend(matplotlib):
+    """Make figures created in cells render inline.
+
+    An explicit MPLBACKEND is respected, as ipykernel does; a backend from a
+    matplotlibrc is not, since a GUI window would pop up on the host (or
+    fail headless) where the user expects an inline image.
+    """
+    if os.environ.get("MPLBACKEND"):
+        return
+    matplotlib.rcParams["backend"] = _MPL_BACKEND
+
+
+def _fill_backend(module):
+    """The inline backend: Agg rendering, figures published as PNG.
+
+    show() (plt.show(), fig.show()) publishes at once, never blocks and never
+    warns; whatever is still open when the cell ends is published then.
+    """
+    from matplotlib.backend_bases import FigureManagerBase
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    class FigureManager(FigureManagerBase):
+        def show(self):
+            runtime = _live_runtime()
+            if runtime is not None:
+                runtime._show_figures([self])
+
+    class FigureCanvas(FigureCanvasAgg):
+        manager_class = FigureManager
+
+    def new_figure_manager_given_figure(num, figure):
+        return FigureManager(FigureCanvas(figure), num)
+
+    def new_figure_manager(num, *args, FigureClass=Figure, **kwargs):
+        return new_figure_manager_given_figure(num, FigureClass(*args, **kwargs))
+
+    def show(*args, block=None, **kwargs):
+        runtime = _live_runtime()
+        if runtime is not None:
+            runtime._show_figures()
+
+    module.FigureManager = FigureManager
+    module.FigureCanvas = FigureCanvas
+    module.new_figure_manager_given_figure = new_figure_manager_given_figure
+    module.new_figure_manager = new_figure_manager
+    module.show = show
+    module.backend_version = "bpy-jupyter"
+
+
+def _is_figure(obj):
+    figure = sys.modules.get("matplotlib.figure")
+    return figure is not None and isinstance(obj, figure.Figure)
+
+
+def _figure_png(fig):
+    """PNG of a figure as IPython's inline support renders it, or None if empty.
+
+    Same arguments as IPython.core.pylabtools.print_figure, so notebooks
+    look the same on either kernel.
+    """
+    if not fig.axes and not fig.lines:
+        return None  # an empty figure is shown as its text form only
+    if fig.canvas is None:
+        from matplotlib.backend_bases import FigureCanvasBase
+        FigureCanvasBase(fig)
+    buffer = io.BytesIO()
+    fig.canvas.print_figure(buffer, format="png", facecolor=fig.get_facecolor(),
+                            edgecolor=fig.get_edgecolor(), dpi=fig.dpi, bbox_inches="tight")
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _inline_pyplot():
+    """matplotlib.pyplot if it is loaded and drawing with our backend, else None.
+
+    A backend the user chose keeps its figures to itself.
+    """
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    matplotlib = sys.modules.get("matplotlib")
+    if pyplot is None or matplotlib is None:
+        return None
+    try:
+        # dict.get: RcParams' own lookup would resolve (and import) a backend
+        if dict.get(matplotlib.rcParams, "backend") != _MPL_BACKEND:
+            return None
+    except TypeError:
+        return None
+    return pyplot
+
+
+def _show_figures(managers=None):
+    """Publish pyplot figures as display_data and close them (plt.show(), end of cell)."""
+    pyplot = _inline_pyplot()
+    if pyplot is None:
+        return
+    if managers is None:
+        managers = sys.modules["matplotlib._pylab_helpers"].Gcf.get_all_fig_managers()
+    for manager in managers:
+        figure = manager.canvas.figure
+        try:
+            display(figure)
+        finally:
+            pyplot.close(figure)
+
+
+def _close_figure(figure):
+    pyplot = _inline_pyplot()
+    if pyplot is not None:
+        with contextlib.suppress(Exception):
+            pyplot.close(figure)
+
+
+def _release_matplotlib():
+    """shutdown(): never leave the host's matplotlib a backend it cannot import.
+
+    Once loaded, the backend module stays in sys.modules and keeps working
+    (show() does nothing without a kernel); if it never was, nothing but the
+    import hook could load it, so the host gets plain Agg instead.
+    """
+    matplotlib = sys.modules.get("matplotlib")
+    if matplotlib is None or _MPL_BACKEND_MODULE in sys.modules:
+        return
+    if dict.get(matplotlib.rcParams, "backend") == _MPL_BACKEND:
+        matplotlib.rcParams["backend"] = "agg"
+
+
+def _after_cell():
+    """What the inline backend does when a cell ends: show what was drawn."""
+    if "matplotlib.pyplot" not in sys.modules:
+        return
+    try:
+        _show_figures()
+    except Exception as exc:
+        lines = traceback.format_exception(type(exc), exc, exc.__traceback__)
+        with contextlib.suppress(Exception):
+            sys.stderr.write("Error while showing matplotlib figures:\n" + "".join(lines))
+
+
+# --------------------------------------------------------------------------
 # Running cells
 # --------------------------------------------------------------------------
 
@@ -496,23 +880,165 @@ def _lend_main():
             sys.modules["__main__"] = saved
 
 
-@contextlib.contextmanager
-def _cell_io():
-    """Route a cell's stdio to the kernel and lend it ``__main__``.
+# --------------------------------------------------------------------------
+# Standard streams
+# --------------------------------------------------------------------------
 
-    Everything is put back afterwards, even after KeyboardInterrupt, because
-    the host keeps using its own streams between requests.
+# The thread that runs requests: the host's main thread in Blender.
+_owner_ident = None
+# What sys.stdout / sys.stderr were before the kernel took them: the host's.
+_host_streams = [None, None]
+_started = False
+_shut_down = False
+# Whether a cell's code is running now; requests that only call back into
+# user code (comms) do not count.
+_in_cell = False
+_silent = False
+
+
+class _Discard:
+    """Where a silent cell's own prints go (and the host's, if it has no stream)."""
+
+    name = "<discarded>"
+    encoding = "utf-8"
+    errors = "strict"
+    closed = False
+
+    def write(self, text):
+        return len(text)
+
+    def writelines(self, lines):
+        for _ in lines:
+            pass
+
+    def flush(self):
+        pass
+
+    def isatty(self):
+        return False
+
+    def writable(self):
+        return True
+
+    def fileno(self):
+        raise io.UnsupportedOperation("a silent cell's output has no file descriptor")
+
+
+_DISCARD = _Discard()
+
+
+class _StreamRouter:
+    """sys.stdout / sys.stderr between requests and during silent cells.
+
+    Writes from the thread that runs requests go to the host's stream
+    between requests (Blender's own prints must stay in Blender's console)
+    and nowhere during a silent cell; writes from any other thread go to the
+    kernel's stream, parented to the current or most recent request, so what
+    threads started by cells print is never lost.  During an ordinary cell
+    the C writer itself is installed instead and this class costs nothing.
+    Once the kernel is shut down everything goes to the host's stream, since
+    loggers and threads may have kept a reference to the router.
     """
-    saved = sys.stdout, sys.stderr, sys.stdin
-    saved_input, saved_getpass = builtins.input, getpass.getpass
+
+    __slots__ = ("_index", "_kernel", "_silent")
+
+    def __init__(self, index, kernel, silent):
+        self._index = index
+        self._kernel = kernel
+        self._silent = silent
+
+    def _target(self):
+        if _shut_down:
+            return _host_streams[self._index] or _DISCARD
+        if threading.get_ident() == _owner_ident:
+            if self._silent:
+                return _DISCARD
+            return _host_streams[self._index] or _DISCARD
+        return self._kernel
+
+    def write(self, text):
+        return self._target().write(text)
+
+    def writelines(self, lines):
+        return self._target().writelines(lines)
+
+    def flush(self):
+        return self._target().flush()
+
+    def __getattr__(self, name):
+        return getattr(self._target(), name)
+
+    def __repr__(self):
+        return "<bpy-jupyter %s>" % ("stdout", "stderr")[self._index]
+
+
+_routers = (_StreamRouter(0, _bj.stdout, False), _StreamRouter(1, _bj.stderr, False))
+_silent_routers = (_StreamRouter(0, _bj.stdout, True), _StreamRouter(1, _bj.stderr, True))
+_STREAM_NAMES = ("stdout", "stderr")
+
+
+def _is_request_stream(stream):
+    return (stream is _bj.stdout or stream is _bj.stderr
+            or stream is _silent_routers[0] or stream is _silent_routers[1])
+
+
+def _take_host_streams():
+    """Remember the host's streams, unless what is installed now is ours.
+
+    Done at every request rather than once, because a host may install
+    streams of its own between requests; those are then the ones to give
+    back main-thread output and to restore on shutdown.
+    """
+    for index, name in enumerate(_STREAM_NAMES):
+        current = getattr(sys, name, None)
+        if current is not _routers[index] and not _is_request_stream(current):
+            _host_streams[index] = current
+
+
+def _streams_between_requests():
+    if _shut_down:
+        return tuple(_host_streams)
+    return _routers
+
+
+def _restore_host_streams():
+    """shutdown(): give the host its streams back where ours are still installed."""
+    for index, name in enumerate(_STREAM_NAMES):
+        current = getattr(sys, name, None)
+        if current is _routers[index] or _is_request_stream(current):
+            setattr(sys, name, _host_streams[index])
+
+
+@contextlib.contextmanager
+def _request_io(silent=False, cell=True):
+    """Route a request's stdio to the kernel and lend it ``__main__``.
+
+    cell=False is for requests that only call back into user code (comm
+    handlers): their prints belong to the frontend too, but stdin and SIGINT
+    stay as they are.  Everything is put back afterwards, even after
+    KeyboardInterrupt, because the host keeps using its streams between
+    requests.
+    """
+    global _in_cell
+    _take_host_streams()
+    saved_streams = sys.stdout, sys.stderr
+    saved_in_cell = _in_cell
+    if silent:
+        sys.stdout, sys.stderr = _silent_routers
+    else:
+        sys.stdout, sys.stderr = _bj.stdout, _bj.stderr
     saved_sigint = None
-    sys.stdout, sys.stderr, sys.stdin = _bj.stdout, _bj.stderr, _NO_STDIN
-    builtins.input, getpass.getpass = _input, _getpass
-    # Where the kernel owns the process it interrupts with SIGINT, which also wakes
-    # blocking calls like time.sleep(); Python's handler is armed only while a
-    # cell runs, so a stray Ctrl-C never hits an idle kernel.
-    if getattr(_bj, "interrupt_with_signal", False) and threading.current_thread() is threading.main_thread():
-        saved_sigint = signal.signal(signal.SIGINT, signal.default_int_handler)
+    if cell:
+        saved_stdin = sys.stdin
+        saved_input, saved_getpass = builtins.input, getpass.getpass
+        sys.stdin = _NO_STDIN
+        builtins.input, getpass.getpass = _input, _getpass
+        _in_cell = True
+        # Where the kernel owns the process it interrupts with SIGINT, which also wakes
+        # blocking calls like time.sleep(); Python's handler is armed only while a
+        # cell runs, so a stray Ctrl-C never hits an idle kernel.
+        if getattr(_bj, "interrupt_with_signal", False) and threading.current_thread() is threading.main_thread():
+            saved_sigint = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         with _lend_main():
             yield
@@ -524,8 +1050,29 @@ def _cell_io():
                 stream.flush()
             except Exception:
                 pass
-        sys.stdout, sys.stderr, sys.stdin = saved
-        builtins.input, getpass.getpass = saved_input, saved_getpass
+        if _is_request_stream(saved_streams[0]):
+            sys.stdout, sys.stderr = saved_streams  # nested in another request
+        else:
+            sys.stdout, sys.stderr = _streams_between_requests()
+        if cell:
+            sys.stdin = saved_stdin
+            builtins.input, getpass.getpass = saved_input, saved_getpass
+        _in_cell = saved_in_cell
+
+
+def _start():
+    """What the first execute sets up: the import hook, and patches for what is loaded.
+
+    Not done at import: a host that loads the kernel but never runs a cell
+    keeps its imports untouched.
+    """
+    global _started
+    if _started or _shut_down:
+        return
+    _started = True
+    if _IMPORT_HOOK not in sys.meta_path:
+        sys.meta_path.insert(0, _IMPORT_HOOK)
+    _patch_loaded_modules()
 
 
 def _register_cell(code, execution_count, numbered):
@@ -717,8 +1264,12 @@ def _run_cell(code, execution_count, silent, numbered):
         return None, payload, None
     _set_builtin("_", value)
     data, metadata = format_bundle(value)
+    if not data:
+        return None, payload, None  # the object displayed itself (_ipython_display_)
     _publish("execute_result",
              {"execution_count": execution_count, "data": data, "metadata": metadata})
+    if _is_figure(value):
+        _close_figure(value)  # shown once, not again when the cell's figures are flushed
     return None, payload, data.get("text/plain")
 
 
@@ -736,39 +1287,47 @@ def _evaluate_user_expressions(expressions):
 
 def execute(request_json, execution_count):
     """Run an execute_request; outputs go to iopub, the reply content is returned."""
+    global _allow_stdin, _silent, _owner_ident
+    silent = False
     try:
         request = json.loads(request_json)
         code = request.get("code") or ""
         silent = bool(request.get("silent", False))
         store_history = bool(request.get("store_history", True)) and not silent
         expressions = request.get("user_expressions") or {}
-        global _allow_stdin
         _allow_stdin = bool(request.get("allow_stdin", False))
+        _owner_ident = threading.get_ident()
+        _start()
 
         entry = None
         if store_history and code.strip():
-            entry = [0, execution_count, code, None]
-            _history.append(entry)
+            entry = _history.record_input(execution_count, code)
         for name, value in _BUILTINS.items():
             _set_builtin(name, value)
 
-        with _cell_io():
-            error, payload, result_text = _run_cell(code, execution_count, silent, store_history)
-            if error is not None:
-                _publish("error", error)
-                user_expressions = {}
-            else:
-                user_expressions = _evaluate_user_expressions(expressions)
-        if entry is not None:
-            entry[3] = result_text
+        _silent = silent
+        try:
+            with _request_io(silent):
+                error, payload, result_text = _run_cell(code, execution_count, silent, store_history)
+                if error is not None:
+                    _publish("error", error)
+                if not silent:
+                    _after_cell()
+                user_expressions = {} if error is not None else _evaluate_user_expressions(expressions)
+        finally:
+            _silent = False
+            _patch_loaded_modules()
+        if entry is not None and result_text is not None:
+            _history.record_output(entry, result_text)
     except BaseException as exc:
         # A bug here, or an interrupt that landed outside the cell: still
         # answer rather than raise into C.  Where an interrupt landed in the
         # runtime means nothing to the user; where a bug is, is worth showing.
         tb = None if isinstance(exc, KeyboardInterrupt) else exc.__traceback__
         error, payload, user_expressions = _error_content(exc, tb), [], {}
-        with contextlib.suppress(BaseException):
-            _publish("error", error)
+        if not silent:
+            with contextlib.suppress(BaseException):
+                _publish("error", error)
 
     reply = {"execution_count": execution_count, "payload": payload,
              "user_expressions": user_expressions}
@@ -1151,45 +1710,376 @@ def is_complete(request_json):
 # History
 # --------------------------------------------------------------------------
 
+_HISTORY_LIMIT = 10000  # entries kept for requests, and in the file after compaction
+_HISTORY_COMPACT_BYTES = 1 << 20  # below this size the file is never rewritten
+_O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_json_string = json.encoder.encode_basestring_ascii  # str -> quoted ASCII JSON, in C
+try:
+    import fcntl as _fcntl
+except ImportError:  # Windows
+    _fcntl = None
+
+
 def _optional_int(value):
     return None if value is None else int(value)
 
 
+class _HistoryStore:
+    """Input history that outlives the kernel process, per kernel name.
+
+    One JSON object per line in $XDG_DATA_HOME/bpy-jupyter/history/<kernel>.jsonl:
+    {"session", "started"} when a session starts, {"session", "line",
+    "input"} before a cell runs (so a cell that kills the kernel is still
+    remembered) and {"session", "line", "output"} when it had a result
+    (written with the next record).  That is one append, a few system calls,
+    per cell; the file is rewritten (to the last _HISTORY_LIMIT entries) only
+    when a session starts and the file has doubled since it was last
+    compacted.
+
+    Beside it, <kernel>.state holds {"last_session", "compacted_size"} and is
+    the lock: kernels of the same name running at once get distinct session
+    numbers, and none appends while another compacts.
+
+    Nothing here may fail a cell: an unreadable or unwritable file costs one
+    warning on the host's stderr, and the history of the running session is
+    then kept in memory only.  Lines that do not parse are skipped.
+    """
+
+    def __init__(self):
+        self.session = None
+        # [session, line, input, output-or-None] recorded by this process, which
+        # may span sessions (a host restarting its kernel keeps the runtime)
+        self.current = deque(maxlen=_HISTORY_LIMIT)
+        self.path = None
+        self.state_path = None
+        self.state_fd = None
+        self.history_fd = None
+        self.pending = []  # records written with the next one (see _write)
+        self.writable = True
+        self.warned = False
+        # entries read from the file so far, and where the reading stopped,
+        # so a request reads only what was appended since
+        self.read_entries = {}
+        self.read_key = None
+        self.read_offset = 0
+
+    # -- files ---------------------------------------------------------------
+
+    def _locate(self):
+        if self.path is not None:
+            return
+        base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+        name = getattr(_bj, "kernel_name", None) or "python"
+        name = re.sub(r"[^\w.-]", "_", str(name)).lstrip(".") or "python"
+        directory = os.path.join(base, "bpy-jupyter", "history")
+        self.path = os.path.join(directory, name + ".jsonl")
+        self.state_path = os.path.join(directory, name + ".state")
+
+    def _warn(self, exc):
+        """Once per process, on the host's stderr: the notebook is not the place."""
+        self.writable = False
+        if self.warned:
+            return
+        self.warned = True
+        stream = _host_streams[1] or sys.__stderr__
+        with contextlib.suppress(Exception):
+            stream.write("bpy-jupyter: the input history is not saved to %s (kept in memory "
+                         "for this session only): %s\n" % (self.path, exc))
+            stream.flush()
+
+    @contextlib.contextmanager
+    def _lock(self, exclusive):
+        """The state file's lock; for the rare paths (session start, compaction)."""
+        if _fcntl is None:  # Windows: no locking, best effort
+            yield
+            return
+        _fcntl.flock(self.state_fd, _fcntl.LOCK_EX if exclusive else _fcntl.LOCK_SH)
+        try:
+            yield
+        finally:
+            _fcntl.flock(self.state_fd, _fcntl.LOCK_UN)
+
+    def _open_history(self):
+        if self.history_fd is not None:
+            os.close(self.history_fd)
+            self.history_fd = None
+        self.history_fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | _O_CLOEXEC, 0o600)
+
+    def _append(self, data):
+        """Append bytes to the history file through the descriptor kept open.
+
+        Another kernel's compaction replaces the file: the old one then has no
+        links left, and is reopened.  Called with the state lock held (shared
+        or exclusive), so no compaction runs in between.
+        """
+        if self.history_fd is None or os.fstat(self.history_fd).st_nlink == 0:
+            self._open_history()
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self.history_fd, view):]
+
+    def _write(self, record=None):
+        """Write the pending records and this one, in one go.
+
+        Once per cell: a result's output record waits for the next cell's
+        input record (or a history request, or shutdown), which halves what
+        history costs a cell.  Losing the last output when the process dies
+        is an acceptable price; losing an input would not be, so an input is
+        never kept waiting.
+        """
+        if not self.writable:
+            return
+        records, self.pending = self.pending, []
+        if record is not None:
+            records.append(record)
+        if not records:
+            return
+        try:
+            data = "".join(records).encode("ascii")
+            if _fcntl is None:
+                self._append(data)
+                return
+            _fcntl.flock(self.state_fd, _fcntl.LOCK_SH)
+            try:
+                self._append(data)
+            finally:
+                _fcntl.flock(self.state_fd, _fcntl.LOCK_UN)
+        except Exception as exc:
+            self._warn(exc)
+
+    def _read_state(self):
+        os.lseek(self.state_fd, 0, os.SEEK_SET)
+        chunks = []
+        while True:
+            chunk = os.read(self.state_fd, 65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+        try:
+            state = json.loads(b"".join(chunks).decode("utf-8"))
+            return int(state["last_session"]), int(state.get("compacted_size") or 0)
+        except Exception:
+            return None, 0  # new, or damaged: rebuilt from the history itself
+
+    def _write_state(self, last_session, compacted_size):
+        data = json.dumps({"last_session": last_session, "compacted_size": compacted_size}).encode()
+        os.lseek(self.state_fd, 0, os.SEEK_SET)
+        os.ftruncate(self.state_fd, 0)
+        os.write(self.state_fd, data)
+
+    @staticmethod
+    def _parse(lines, entries, sessions=None):
+        """Fold history lines into entries {(session, line): [s, l, input, output]}."""
+        for raw in lines:
+            try:
+                record = json.loads(raw)
+                session = int(record["session"])
+            except Exception:
+                continue
+            if sessions is not None:
+                sessions.add(session)
+            if "line" not in record:
+                continue
+            try:
+                key = (session, int(record["line"]))
+            except Exception:
+                continue
+            if isinstance(record.get("input"), str):
+                entries[key] = [key[0], key[1], record["input"], None]
+            elif key in entries and "output" in record:
+                output = record["output"]
+                entries[key][3] = output if isinstance(output, str) else None
+
+    def _read_lines(self, offset=0):
+        """Complete lines from offset on, and the offset after them."""
+        with open(self.path, "rb") as f:
+            f.seek(offset)
+            data = f.read()
+        end = data.rfind(b"\n") + 1
+        return data[:end].decode("utf-8", "replace").splitlines(), offset + end
+
+    def _compact(self):
+        """Rewrite the file with its last _HISTORY_LIMIT entries; returns the new size."""
+        lines, _ = self._read_lines()
+        entries, sessions = {}, set()
+        self._parse(lines, entries, sessions=sessions)
+        kept = sorted(entries.values())[-_HISTORY_LIMIT:]
+        records = [{"session": max(sessions)}] if sessions else []
+        for session, line, source, output in kept:
+            records.append({"session": session, "line": line, "input": source})
+            if output is not None:
+                records.append({"session": session, "line": line, "output": output})
+        temporary = "%s.%d.tmp" % (self.path, os.getpid())
+        try:
+            with open(temporary, "w", encoding="ascii") as f:
+                f.write("".join(json.dumps(record) + "\n" for record in records))
+            os.replace(temporary, self.path)
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+        return os.path.getsize(self.path)
+
+    def _max_session_in_file(self):
+        sessions = set()
+        with contextlib.suppress(Exception):
+            self._parse(self._read_lines()[0], {}, sessions=sessions)
+        return max(sessions, default=0)
+
+    def start_session(self):
+        """The current session number, allocated on first use.
+
+        Lazily, so a kernel start costs no file access at all.
+        """
+        if self.session is not None:
+            return self.session
+        self._locate()
+        try:
+            if self.state_fd is None:
+                os.makedirs(os.path.dirname(self.path), mode=0o700, exist_ok=True)
+                self.state_fd = os.open(self.state_path, os.O_RDWR | os.O_CREAT | _O_CLOEXEC, 0o600)
+            with self._lock(exclusive=True):
+                last, compacted = self._read_state()
+                if last is None:
+                    last = self._max_session_in_file()
+                self.session = last + 1
+                try:
+                    size = os.path.getsize(self.path)
+                except FileNotFoundError:
+                    size = 0
+                if size > max(_HISTORY_COMPACT_BYTES, 2 * compacted):
+                    compacted = self._compact()
+                self._write_state(self.session, compacted)
+                self._append((json.dumps({"session": self.session, "started": time.strftime(
+                    "%Y-%m-%dT%H:%M:%SZ", time.gmtime())}) + "\n").encode("ascii"))
+        except Exception as exc:
+            if self.session is None:
+                last = max((entry[0] for entry in self.current), default=0)
+                self.session = max(self._max_session_in_file(), last) + 1
+            self._warn(exc)
+        return self.session
+
+    def close(self):
+        self.flush()
+        for name in ("history_fd", "state_fd"):
+            fd = getattr(self, name)
+            setattr(self, name, None)
+            if fd is not None:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        self.writable = False
+
+    # -- recording -----------------------------------------------------------
+
+    @staticmethod
+    def _line(session, line, key, text):
+        """One record as JSON text, formatted by hand: json.dumps would double the cost."""
+        text = text if isinstance(text, str) else _safe_str(text)
+        return '{"session": %d, "line": %d, "%s": %s}\n' % (session, line, key, _json_string(text))
+
+    def record_input(self, line, source):
+        if self.session is not None and self.current and line <= self.current[-1][1]:
+            # The count went back: the kernel was restarted around this runtime
+            # (same process, same executor), which is a new session too.
+            self.session = None
+        session = self.start_session()
+        entry = [session, line, source, None]
+        self.current.append(entry)
+        self._write(self._line(session, line, "input", source))
+        return entry
+
+    def record_output(self, entry, text):
+        entry[3] = text
+        if self.writable:
+            self.pending.append(self._line(entry[0], entry[1], "output", text))
+
+    def flush(self):
+        if self.pending:
+            self._write()
+
+    # -- reading -------------------------------------------------------------
+
+    def _from_file(self):
+        """Entries in the file, read incrementally."""
+        try:
+            stat = os.stat(self.path)
+        except OSError:
+            return []
+        key = (stat.st_dev, stat.st_ino)
+        if key != self.read_key or stat.st_size < self.read_offset:
+            self.read_key, self.read_offset, self.read_entries = key, 0, {}  # new or compacted file
+        if stat.st_size > self.read_offset:
+            lines, self.read_offset = self._read_lines(self.read_offset)
+            self._parse(lines, self.read_entries)
+            if len(self.read_entries) > 2 * _HISTORY_LIMIT:
+                kept = sorted(self.read_entries.items())[-_HISTORY_LIMIT:]
+                self.read_entries = dict(kept)
+        return list(self.read_entries.values())
+
+    def entries(self):
+        """Every known entry, oldest first, at most _HISTORY_LIMIT of them.
+
+        This process's own entries come from memory, so they are complete even
+        when the file could not be written.
+        """
+        self.start_session()
+        self.flush()
+        try:
+            merged = {(entry[0], entry[1]): entry for entry in self._from_file()}
+        except Exception:
+            merged = {}
+        for entry in self.current:
+            merged[entry[0], entry[1]] = entry
+        return [merged[key] for key in sorted(merged)[-_HISTORY_LIMIT:]]
+
+
+_history = _HistoryStore()
+
+
+def _history_rows(request):
+    kind = request.get("hist_access_type") or "tail"
+    n = _optional_int(request.get("n"))
+    entries = _history.entries()
+
+    if kind == "range":
+        session = _optional_int(request.get("session")) or 0
+        if session <= 0:
+            session += _history.session  # 0 is this session, -1 the one before
+        start = _optional_int(request.get("start"))
+        stop = _optional_int(request.get("stop"))
+        start = 1 if start is None else start
+        return [e for e in entries
+                if e[0] == session and e[1] >= start and (not stop or e[1] < stop)]
+    if kind == "search":
+        pattern = request.get("pattern") or "*"
+        entries = [e for e in entries if fnmatch.fnmatchcase(e[2], pattern)]
+        if request.get("unique"):
+            seen, latest_first = set(), []
+            for entry in reversed(entries):
+                if entry[2] not in seen:
+                    seen.add(entry[2])
+                    latest_first.append(entry)
+            entries = latest_first[::-1]
+        if n is not None:
+            entries = entries[-n:] if n > 0 else []
+        return entries
+    if kind == "tail":
+        if n is not None:
+            entries = entries[-n:] if n > 0 else []
+        return entries
+    return []
+
+
 def history(request_json):
-    """Answer a history_request from the in-memory history of this session (session 0)."""
+    """Answer a history_request from this and earlier sessions of this kernel name.
+
+    Sessions are numbered from 1 per kernel name; in a range request 0 is
+    the current session and negative numbers count back from it, as in
+    IPython.  Rows carry absolute session numbers.
+    """
     try:
         request = json.loads(request_json)
-        kind = request.get("hist_access_type") or "tail"
-        with_output = bool(request.get("output"))
-        n = _optional_int(request.get("n"))
-        entries = list(_history)
-
-        if kind == "range":
-            session = _optional_int(request.get("session")) or 0
-            start = _optional_int(request.get("start"))
-            stop = _optional_int(request.get("stop"))
-            start = 1 if start is None else start
-            entries = [e for e in entries
-                       if session == 0 and e[1] >= start and (stop is None or e[1] < stop)]
-        elif kind == "search":
-            pattern = request.get("pattern") or "*"
-            entries = [e for e in entries if fnmatch.fnmatchcase(e[2], pattern)]
-            if request.get("unique"):
-                seen, latest_first = set(), []
-                for entry in reversed(entries):
-                    if entry[2] not in seen:
-                        seen.add(entry[2])
-                        latest_first.append(entry)
-                entries = latest_first[::-1]
-            if n is not None:
-                entries = entries[-n:] if n > 0 else []
-        elif kind == "tail":
-            if n is not None:
-                entries = entries[-n:] if n > 0 else []
-        else:
-            entries = []
-
-        if with_output:
+        entries = _history_rows(request)
+        if request.get("output"):
             rows = [[e[0], e[1], [e[2], e[3]]] for e in entries]
         else:
             rows = [[e[0], e[1], e[2]] for e in entries]
@@ -1231,8 +2121,27 @@ def kernel_info():
 
 
 def shutdown():
-    """Give the host back its builtins and close the private event loop."""
-    global _loop
+    """Give the host back what the kernel borrowed, and close the private event loop.
+
+    Streams, builtins, the import hook and the functions patched into other
+    packages all go back, so a host that restarts its kernel in-process
+    (Blender) starts the next one from a clean slate.
+    """
+    global _loop, _shut_down
+    _shut_down = True
+    with contextlib.suppress(BaseException):
+        _restore_host_streams()
+    with contextlib.suppress(BaseException):
+        while _IMPORT_HOOK in sys.meta_path:
+            sys.meta_path.remove(_IMPORT_HOOK)
+    with contextlib.suppress(BaseException):
+        _unpatch_modules()
+    with contextlib.suppress(BaseException):
+        _release_matplotlib()
+    with contextlib.suppress(BaseException):
+        comm_manager.comms.clear()
+    with contextlib.suppress(BaseException):
+        _history.close()
     loop, _loop = _loop, None
     if loop is not None and not loop.is_closed():
         with contextlib.suppress(BaseException):
@@ -1251,12 +2160,232 @@ def shutdown():
 # Comms
 # --------------------------------------------------------------------------
 
+def _import_item(name):
+    """'package.module.attribute' -> the attribute, as traitlets' import_item does."""
+    import importlib
+    module, _, attribute = name.rpartition(".")
+    if not module:
+        return importlib.import_module(name)
+    return getattr(importlib.import_module(module), attribute)
+
+
+def _comm_message(msg_type, content, buffers):
+    """The message dict comm callbacks expect (they read msg["content"]["data"]).
+
+    Only the content and buffers come from the frontend's message; the
+    header carries the type, for callbacks that log it.
+    """
+    return {
+        "header": {"msg_type": msg_type},
+        "msg_type": msg_type,
+        "parent_header": {},
+        "metadata": {},
+        "content": content,
+        "buffers": [memoryview(buffer) for buffer in buffers or ()],
+    }
+
+
+class Comm:
+    """The kernel side of a comm, with the API of comm.base_comm.BaseComm.
+
+    Libraries written for the ``comm`` package (ipywidgets 8, for one) get
+    instances of this class from comm.create_comm().  Messages go out on
+    iopub with binary buffers; data is made JSON-safe rather than refused.
+    """
+
+    def __init__(self, target_name="comm", data=None, metadata=None, buffers=None,
+                 comm_id=None, primary=True, target_module=None, topic=None,
+                 _open_data=None, _close_data=None, **kwargs):
+        self.comm_id = comm_id if comm_id else uuid.uuid4().hex
+        self.primary = primary
+        self.target_name = target_name
+        self.target_module = target_module
+        self.topic = topic if topic else ("comm-%s" % self.comm_id).encode("ascii")
+        self._open_data = _open_data if _open_data else {}
+        self._close_data = _close_data if _close_data else {}
+        self._msg_callback = None
+        self._close_callback = None
+        self._closed = True
+        # ipywidgets 7 checks `comm.kernel is not None` before sending.
+        self.kernel = _COMM_KERNEL
+        if self.primary:
+            self.open(data=data, metadata=metadata, buffers=buffers)
+        else:
+            self._closed = False
+
+    def __repr__(self):
+        return "<%s %s target=%r%s>" % (type(self).__name__, self.comm_id, self.target_name,
+                                        " closed" if self._closed else "")
+
+    def publish_msg(self, msg_type, data=None, metadata=None, buffers=None, **keys):
+        content = dict(data={} if data is None else data, comm_id=self.comm_id, **keys)
+        _bj.publish(msg_type, _dumps(content), _dumps(metadata) if metadata else None,
+                    list(buffers) if buffers else None)
+
+    def open(self, data=None, metadata=None, buffers=None):
+        """Open the frontend side of this comm."""
+        if data is None:
+            data = self._open_data
+        comm_manager.register_comm(self)
+        try:
+            self.publish_msg("comm_open", data=data, metadata=metadata, buffers=buffers,
+                             target_name=self.target_name, target_module=self.target_module)
+            self._closed = False
+        except Exception:
+            comm_manager.unregister_comm(self)
+            raise
+
+    def close(self, data=None, metadata=None, buffers=None, deleting=False):
+        """Close the frontend side of this comm (once)."""
+        if self._closed:
+            return
+        self._closed = True
+        if data is None:
+            data = self._close_data
+        self.publish_msg("comm_close", data=data, metadata=metadata, buffers=buffers)
+        if not deleting:
+            comm_manager.unregister_comm(self)
+
+    def send(self, data=None, metadata=None, buffers=None):
+        """Send a comm_msg to the frontend side."""
+        self.publish_msg("comm_msg", data=data, metadata=metadata, buffers=buffers)
+
+    def on_msg(self, callback):
+        """callback(msg) for each comm_msg from the frontend; None removes it."""
+        self._msg_callback = callback
+
+    def on_close(self, callback):
+        """callback(msg) when the frontend closes the comm; None removes it."""
+        self._close_callback = callback
+
+    def handle_msg(self, msg):
+        if self._msg_callback:
+            self._msg_callback(msg)
+
+    def handle_close(self, msg):
+        if self._close_callback:
+            self._close_callback(msg)
+
+
+class CommManager:
+    """Comm targets and open comms, with the API of comm.base_comm.CommManager.
+
+    A target is a callable f(comm, msg) run when the frontend opens a comm
+    with that target_name.
+    """
+
+    def __init__(self):
+        self.comms = {}
+        self.targets = {}
+
+    def register_target(self, target_name, f):
+        if isinstance(f, str):
+            f = _import_item(f)
+        self.targets[target_name] = f
+
+    def unregister_target(self, target_name, f=None):
+        return self.targets.pop(target_name, None)
+
+    def register_comm(self, comm):
+        self.comms[comm.comm_id] = comm
+        return comm.comm_id
+
+    def unregister_comm(self, comm):
+        return self.comms.pop(comm.comm_id, None)
+
+    def get_comm(self, comm_id):
+        return self.comms.get(comm_id)
+
+
+class _CommKernel:
+    """What Comm.kernel is: something that is not None and knows the manager."""
+
+    @property
+    def comm_manager(self):
+        return comm_manager
+
+    def __repr__(self):
+        return "<bpy-jupyter kernel>"
+
+
+_COMM_KERNEL = _CommKernel()
+comm_manager = CommManager()
+
+
+def create_comm(*args, **kwargs):
+    """comm.create_comm for this kernel."""
+    return Comm(*args, **kwargs)
+
+
+def get_comm_manager():
+    """comm.get_comm_manager for this kernel."""
+    return comm_manager
+
+
+def _report_comm_error(what):
+    """A failing comm callback is the library's bug: show it, keep the kernel going."""
+    with contextlib.suppress(Exception):
+        sys.stderr.write("%s\n%s" % (what, traceback.format_exc()))
+
+
+def _handle_comm(msg_type, content, buffers):
+    comm_id = content.get("comm_id")
+    msg = _comm_message(msg_type, content, buffers)
+    if msg_type == "comm_open":
+        target_name = content.get("target_name")
+        comm = Comm(comm_id=comm_id, primary=False, target_name=target_name)
+        comm_manager.register_comm(comm)
+        target = comm_manager.targets.get(target_name)
+        if target is None:
+            sys.stderr.write("No such comm target registered: %s\n" % target_name)
+        else:
+            try:
+                target(comm, msg)
+                return
+            except Exception:
+                _report_comm_error("Exception opening comm with target %s:" % target_name)
+        with contextlib.suppress(Exception):
+            comm.close()
+        comm_manager.unregister_comm(comm)
+    elif msg_type == "comm_msg":
+        comm = comm_manager.get_comm(comm_id)
+        if comm is None:
+            return
+        try:
+            comm.handle_msg(msg)
+        except Exception:
+            _report_comm_error("Exception in comm_msg for %s:" % comm_id)
+    elif msg_type == "comm_close":
+        comm = comm_manager.comms.pop(comm_id, None)
+        if comm is None:
+            return
+        comm._closed = True
+        try:
+            comm.handle_close(msg)
+        except Exception:
+            _report_comm_error("Exception in comm_close for %s:" % comm_id)
+
+
 def comm(msg_type, content_json, buffers):
     """Handle comm_open / comm_msg / comm_close / comm_info_request.
 
     Returns the reply content as JSON text for comm_info_request, None for the
-    others (they have no reply).
+    others (they have no reply).  Callbacks run with the request's output
+    going to the frontend, like a cell's.
     """
-    if msg_type == "comm_info_request":
-        return _dumps({"status": "ok", "comms": {}})
+    global _owner_ident
+    try:
+        content = json.loads(content_json)
+        if msg_type == "comm_info_request":
+            target_name = content.get("target_name")
+            comms = {comm_id: {"target_name": comm.target_name}
+                     for comm_id, comm in list(comm_manager.comms.items())
+                     if not target_name or comm.target_name == target_name}
+            return _dumps({"status": "ok", "comms": comms})
+        _owner_ident = threading.get_ident()
+        with _request_io(cell=False):
+            _handle_comm(msg_type, content, buffers)
+    except BaseException as exc:
+        if msg_type == "comm_info_request":
+            return _dumps(dict(_error_content(exc, tb=None), status="error", comms={}))
     return None

@@ -66,7 +66,8 @@ class Kernel:
     """A running kernel: km (KernelManager), kc (BlockingKernelClient),
     popen (the kernel process), stderr_path (if stderr was captured)."""
 
-    def __init__(self, capture_stderr=False):
+    def __init__(self, capture_stderr=False, env=None):
+        """env: variables to add to (or, with None values, remove from) the kernel's environment."""
         bjkernelspec.check_kernelspec()
         self.name = bjkernelspec.setup_kernelspec()
         self.stderr_path = None
@@ -80,6 +81,14 @@ class Kernel:
             os.close(fd)
             self._stderr_fh = open(self.stderr_path, "wb")
             kw["stderr"] = self._stderr_fh
+        if env:
+            kernel_env = dict(os.environ)
+            for key, value in env.items():
+                if value is None:
+                    kernel_env.pop(key, None)
+                else:
+                    kernel_env[key] = value
+            kw["env"] = kernel_env
         self.km.start_kernel(**kw)
         self.popen = self.km.provisioner.process
         bjkernelspec.register_process(self.popen)
@@ -323,11 +332,12 @@ class KernelTestCase(unittest.TestCase):
     (which fails the run if the process does not exit cleanly)."""
 
     capture_stderr = False
+    kernel_env = None  # see Kernel(env=)
     kernel = None
 
     @classmethod
     def setUpClass(cls):
-        cls.kernel = Kernel(capture_stderr=cls.capture_stderr)
+        cls.kernel = Kernel(capture_stderr=cls.capture_stderr, env=cls.kernel_env)
         cls.km = cls.kernel.km
         cls.kc = cls.kernel.kc
 
