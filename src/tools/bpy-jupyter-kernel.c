@@ -20,6 +20,7 @@
 #include "bj-python-executor.h"
 
 #define KERNELSPEC_NAME "bpy-jupyter-python"
+#define BLENDER_KERNELSPEC_NAME "bpy-jupyter-blender"
 
 typedef struct {
   GMainLoop *loop;
@@ -50,7 +51,8 @@ on_shutdown_requested (BjKernel *kernel,
 }
 
 static char *
-kernelspec_json (const char *program)
+kernelspec_json (const char * const *argv,
+                 const char         *display_name)
 {
   g_autoptr(JsonBuilder) builder = json_builder_new_immutable ();
   g_autoptr(JsonGenerator) generator = json_generator_new ();
@@ -59,12 +61,11 @@ kernelspec_json (const char *program)
   json_builder_begin_object (builder);
   json_builder_set_member_name (builder, "argv");
   json_builder_begin_array (builder);
-  json_builder_add_string_value (builder, program);
-  json_builder_add_string_value (builder, "-f");
-  json_builder_add_string_value (builder, "{connection_file}");
+  for (guint i = 0; argv[i] != NULL; i++)
+    json_builder_add_string_value (builder, argv[i]);
   json_builder_end_array (builder);
   json_builder_set_member_name (builder, "display_name");
-  json_builder_add_string_value (builder, "Python 3 (bpy-jupyter)");
+  json_builder_add_string_value (builder, display_name);
   json_builder_set_member_name (builder, "language");
   json_builder_add_string_value (builder, "python");
   json_builder_set_member_name (builder, "interrupt_mode");
@@ -95,28 +96,23 @@ find_own_program (const char *argv0)
 }
 
 static int
-install_kernelspec (const char *argv0,
-                    gboolean    user,
-                    const char *prefix)
+write_kernelspec (const char         *name,
+                  const char * const *argv,
+                  const char         *display_name,
+                  gboolean            user,
+                  const char         *prefix)
 {
-  g_autofree char *program = find_own_program (argv0);
   g_autofree char *base = NULL;
   g_autofree char *dir = NULL;
   g_autofree char *path = NULL;
   g_autofree char *json = NULL;
   g_autoptr(GError) error = NULL;
 
-  if (program == NULL)
-    {
-      g_printerr (_("Cannot tell where this program is installed\n"));
-      return EXIT_FAILURE;
-    }
-
   if (user)
     base = g_build_filename (g_get_user_data_dir (), "jupyter", "kernels", NULL);
   else
     base = g_build_filename (prefix ? prefix : BJ_PREFIX, "share", "jupyter", "kernels", NULL);
-  dir = g_build_filename (base, KERNELSPEC_NAME, NULL);
+  dir = g_build_filename (base, name, NULL);
   path = g_build_filename (dir, "kernel.json", NULL);
 
   if (g_mkdir_with_parents (dir, 0755) != 0)
@@ -125,15 +121,84 @@ install_kernelspec (const char *argv0,
       return EXIT_FAILURE;
     }
 
-  json = kernelspec_json (program);
+  json = kernelspec_json (argv, display_name);
   if (!g_file_set_contents_full (path, json, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0644, &error))
     {
       g_printerr (_("Cannot write the kernelspec: %s\n"), error->message);
       return EXIT_FAILURE;
     }
 
-  g_print (_("Installed kernelspec %s in %s\n"), KERNELSPEC_NAME, dir);
+  g_print (_("Installed kernelspec %s in %s\n"), name, dir);
   return EXIT_SUCCESS;
+}
+
+static int
+install_kernelspec (const char *argv0,
+                    gboolean    user,
+                    const char *prefix)
+{
+  g_autofree char *program = find_own_program (argv0);
+  const char *argv[] = { NULL, "-f", "{connection_file}", NULL };
+
+  if (program == NULL)
+    {
+      g_printerr (_("Cannot tell where this program is installed\n"));
+      return EXIT_FAILURE;
+    }
+  argv[0] = program;
+  return write_kernelspec (KERNELSPEC_NAME, argv, "Python 3 (bpy-jupyter)", user, prefix);
+}
+
+/* The script Blender runs as a kernel process ships with the add-on; BJ_ADDON_DIR
+ * points at another copy (a build tree, say). */
+static char *
+find_blender_kernel_script (void)
+{
+  const char *override = g_getenv ("BJ_ADDON_DIR");
+  g_autofree char *script = g_build_filename (override ? override : BJ_ADDON_DIR,
+                                              "kernel_process.py", NULL);
+
+  if (!g_file_test (script, G_FILE_TEST_IS_REGULAR))
+    {
+      g_printerr (_("The add-on’s kernel_process.py is not at “%s”: install bpy-jupyter, "
+                    "or set BJ_ADDON_DIR to the bpy_jupyter add-on folder\n"), script);
+      return NULL;
+    }
+  return g_steal_pointer (&script);
+}
+
+static int
+install_blender_kernelspec (const char *blender,
+                            gboolean    user,
+                            const char *prefix)
+{
+  g_autofree char *blender_path = NULL;
+  g_autofree char *script = NULL;
+  const char *argv[] = { NULL, "-b", "--factory-startup", "--python", NULL,
+                         "--", "-f", "{connection_file}", NULL };
+
+  if (blender != NULL)
+    blender_path = g_file_test (blender, G_FILE_TEST_IS_EXECUTABLE) && g_path_is_absolute (blender)
+      ? g_strdup (blender) : g_find_program_in_path (blender);
+  else
+    blender_path = g_find_program_in_path ("blender");
+  if (blender_path == NULL)
+    {
+      g_printerr (blender
+                  ? _("“%s” is not a Blender executable\n")
+                  : _("Blender was not found on PATH: install it (Debian: apt-get install blender) "
+                      "or name it with --blender PATH\n"),
+                  blender);
+      return EXIT_FAILURE;
+    }
+
+  script = find_blender_kernel_script ();
+  if (script == NULL)
+    return EXIT_FAILURE;
+
+  argv[0] = blender_path;
+  argv[4] = script;
+  return write_kernelspec (BLENDER_KERNELSPEC_NAME, argv, "Blender", user, prefix);
 }
 
 static gboolean
@@ -249,7 +314,9 @@ main (int    argc,
   g_autoptr(GError) error = NULL;
   g_autofree char *connection_file = NULL;
   g_autofree char *prefix = NULL;
+  g_autofree char *blender = NULL;
   gboolean install = FALSE;
+  gboolean install_blender = FALSE;
   gboolean user = FALSE;
   gboolean version = FALSE;
   const GOptionEntry entries[] = {
@@ -258,10 +325,14 @@ main (int    argc,
       N_("FILE") },
     { "install", 0, 0, G_OPTION_ARG_NONE, &install,
       N_("Install the “" KERNELSPEC_NAME "” kernelspec and exit"), NULL },
+    { "install-blender", 0, 0, G_OPTION_ARG_NONE, &install_blender,
+      N_("Install the “" BLENDER_KERNELSPEC_NAME "” kernelspec (Blender as the kernel process) and exit"), NULL },
+    { "blender", 0, 0, G_OPTION_ARG_FILENAME, &blender,
+      N_("With --install-blender: the Blender to run (default: blender on PATH)"), N_("PATH") },
     { "user", 0, 0, G_OPTION_ARG_NONE, &user,
-      N_("With --install: install for the current user only"), NULL },
+      N_("With --install or --install-blender: install for the current user only"), NULL },
     { "prefix", 0, 0, G_OPTION_ARG_FILENAME, &prefix,
-      N_("With --install: install under PREFIX/share/jupyter/kernels"), N_("PREFIX") },
+      N_("With --install or --install-blender: install under PREFIX/share/jupyter/kernels"), N_("PREFIX") },
     { "version", 0, 0, G_OPTION_ARG_NONE, &version,
       N_("Print the version and exit"), NULL },
     { NULL }
@@ -286,9 +357,19 @@ main (int    argc,
       g_print ("bpy-jupyter-kernel %s\n", BJ_VERSION);
       return EXIT_SUCCESS;
     }
-  if ((user || prefix != NULL) && !install)
+  if ((user || prefix != NULL) && !install && !install_blender)
     {
-      g_printerr (_("--user and --prefix only go with --install\n"));
+      g_printerr (_("--user and --prefix only go with --install or --install-blender\n"));
+      return 2;
+    }
+  if (blender != NULL && !install_blender)
+    {
+      g_printerr (_("--blender only goes with --install-blender\n"));
+      return 2;
+    }
+  if (install && install_blender)
+    {
+      g_printerr (_("Use either --install or --install-blender, not both\n"));
       return 2;
     }
   if (user && prefix != NULL)
@@ -298,6 +379,8 @@ main (int    argc,
     }
   if (install)
     return install_kernelspec (argv[0], user, prefix);
+  if (install_blender)
+    return install_blender_kernelspec (blender, user, prefix);
 
   return run_kernel (connection_file);
 }
