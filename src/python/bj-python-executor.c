@@ -787,6 +787,22 @@ raise_pending_interrupt (void *data)
   return -1;
 }
 
+/* CPython only looks at pending calls when its eval breaker is set, and a pending
+ * call added from a thread that is not Python's main thread does not set it for the
+ * main thread (3.11). Asking for the GIL does: the running cell then handles its
+ * pending calls before it yields. This thread may wait for the GIL as long as the
+ * cell keeps it, which is why it is not the I/O thread. */
+static gpointer
+kick_eval_loop (gpointer data)
+{
+  if (Py_IsInitialized ())
+    {
+      PyGILState_STATE gil = PyGILState_Ensure ();
+      PyGILState_Release (gil);
+    }
+  return NULL;
+}
+
 static void
 bj_python_executor_interrupt (BjExecutor *executor)
 {
@@ -811,7 +827,9 @@ bj_python_executor_interrupt (BjExecutor *executor)
     {
       g_object_unref (pending->executor);
       g_free (pending);
+      return;
     }
+  g_thread_unref (g_thread_new ("bj-interrupt", kick_eval_loop, NULL));
 }
 
 static void
