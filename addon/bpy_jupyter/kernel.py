@@ -31,6 +31,7 @@ def _get_kernel():
     global _kernel
     if _kernel is None:
         _kernel = _bpy_jupyter.Kernel()
+        _kernel.on_execute_started = _on_execute_started
         _kernel.on_execute_finished = _on_execute_finished
         _kernel.on_state_changed = _on_state_changed
         namespace = _kernel.namespace
@@ -107,9 +108,17 @@ def _on_state_changed(new_state):
         _tag_redraw()
 
 
+def _on_execute_started(execution_count):
+    # A cell that follows others within one tick (a client sending its next cell
+    # at once) must find their undo steps already pushed: otherwise its
+    # `bpy.ops.ed.undo()` undoes an older cell, or finds nothing to undo.
+    _push_undo_steps()
+
+
 def _on_execute_finished(execution_count, status):
-    # Undo and redraw wait for the end of this tick: several cells handled in one
-    # tick still get one undo step each, but a single redraw.
+    # Undo and redraw wait, off the reply's path: until the next cell starts or the
+    # end of this tick. Several cells handled in one tick still get one undo step
+    # each, but a single redraw.
     _pending_cells.append(execution_count)
 
 
@@ -122,8 +131,7 @@ def _tag_redraw():
             area.tag_redraw()
 
 
-def _after_cells():
-    global _redraw_at
+def _push_undo_steps():
     cells, _pending_cells[:] = list(_pending_cells), []
     for n in cells:
         try:
@@ -131,6 +139,12 @@ def _after_cells():
             bpy.ops.ed.undo_push(message="Jupyter cell [%d]" % n)
         except Exception:
             traceback.print_exc()
+    return cells
+
+
+def _after_cells():
+    global _redraw_at
+    _push_undo_steps()
     _redraw_at = time.monotonic() + REDRAW_DELAY
 
 

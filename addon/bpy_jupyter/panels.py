@@ -46,10 +46,13 @@ def draw_main(layout, context):
     if running is None:
         layout.operator("bpy_jupyter.start_kernel", icon="PLAY")
     else:
-        row = layout.row(align=True)
-        row.operator("bpy_jupyter.stop_kernel", icon="SNAP_FACE")
+        # Three buttons in one row get cut to "Sto…", "Rest…" at the sidebar's
+        # default width: two rows keep every label readable.
+        col = layout.column(align=True)
+        row = col.row(align=True)
+        row.operator("bpy_jupyter.stop_kernel", icon="SNAP_FACE", text="Stop")
         row.operator("bpy_jupyter.restart_kernel", icon="FILE_REFRESH", text="Restart")
-        row.operator("bpy_jupyter.interrupt_kernel", icon="PAUSE", text="Interrupt")
+        col.operator("bpy_jupyter.interrupt_kernel", icon="PAUSE", text="Interrupt")
         layout.operator("bpy_jupyter.copy_connection_info", icon="CONSOLE",
                         text="Copy Console Command").what = "COMMAND"
 

@@ -1,0 +1,458 @@
+"""Shared helpers for the `blender` test suite: a real Blender under Xvfb.
+
+Environment:
+  BJ_ADDON_SCRIPTS   the staged scripts folder holding addons/bpy_jupyter (required;
+                     meson passes <build>/addon/scripts)
+  BJ_BLENDER         the Blender binary (default: `blender` on PATH)
+  BJ_TIME_SCALE      factor for every timeout (default 1)
+  BJ_KEEP_TMP        "1": keep the private temporary folder (Blender's log, …)
+
+Missing Blender, xvfb-run or the staged add-on is a failure, never a skip.
+
+Each `BlenderGUI` runs `xvfb-run -a … blender --factory-startup --python DRIVER` in
+its own session (process group) with HOME, TMPDIR and JUPYTER_RUNTIME_DIR inside a
+private temporary folder, so nothing lands outside it (Blender's quit.blend,
+autosaves and temp dirs, xvfb-run's Xauthority, the connection file). `close()`
+ends every process of the group, checks none is left, and removes the folder.
+
+The driver enables the add-on, optionally starts the kernel from a timer as a user
+would, and serves *commands*: Python snippets the test drops into a folder, run on
+Blender's main thread from a persistent timer. That reaches Blender while no kernel
+runs (to start one again, for instance) without involving the kernel under test.
+"""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+TIME_SCALE = float(os.environ.get("BJ_TIME_SCALE") or 1)
+STARTUP_TIMEOUT = 60 * TIME_SCALE
+TIMEOUT = 15 * TIME_SCALE
+SCREEN = "-screen 0 1280x800x24"
+
+DRIVER = r'''
+import json, os, sys, time, traceback
+import bpy, addon_utils
+
+CMD_DIR = {cmd_dir!r}
+bpy.context.preferences.view.show_splash = False
+addon_utils.enable("bpy_jupyter", default_set=True)
+print("bj-driver: add-on enabled", flush=True)
+_namespace = {{"bpy": bpy, "addon_utils": addon_utils}}
+
+
+def _bj_serve_commands():
+    try:
+        names = sorted(n for n in os.listdir(CMD_DIR) if n.endswith(".py"))
+    except OSError:
+        return 0.05
+    for name in names:
+        path = os.path.join(CMD_DIR, name)
+        with open(path) as f:
+            code = f.read()
+        os.unlink(path)
+        _namespace.pop("result", None)
+        try:
+            exec(compile(code, name, "exec"), _namespace)
+            out = {{"ok": True, "result": _namespace.get("result")}}
+        except BaseException:
+            out = {{"ok": False, "error": traceback.format_exc()}}
+        base = path[:-3]
+        with open(base + ".tmp", "w") as f:
+            json.dump(out, f, default=repr)
+        os.replace(base + ".tmp", base + ".json")
+    return 0.05
+
+
+bpy.app.timers.register(_bj_serve_commands, first_interval=0.0, persistent=True)
+if {start_kernel!r}:
+    # As the recipe a user follows: the operator, from Blender's event loop.
+    bpy.app.timers.register(lambda: bpy.ops.bpy_jupyter.start_kernel() and None,
+                            first_interval=0.5)
+'''
+
+
+def fail(message):
+    raise AssertionError(message)
+
+
+def find_program(name, env_var=None):
+    path = (os.environ.get(env_var) if env_var else None) or shutil.which(name)
+    if not path or not os.access(path, os.X_OK):
+        fail(f"{name} is required for the blender suite and was not found "
+             f"(apt-get install {name if name != 'xvfb-run' else 'xvfb'})")
+    return path
+
+
+def addon_scripts():
+    scripts = os.environ.get("BJ_ADDON_SCRIPTS")
+    if not scripts:
+        fail("BJ_ADDON_SCRIPTS is not set: it must name the staged scripts folder "
+             "(<build>/addon/scripts)")
+    package = os.path.join(scripts, "addons", "bpy_jupyter")
+    for name in ("__init__.py", "kernel_process.py"):
+        if not os.path.isfile(os.path.join(package, name)):
+            fail(f"{package}/{name} is missing: build the addon-zip target first")
+    if not any(n.startswith("_bpy_jupyter") and n.endswith(".so") for n in os.listdir(package)):
+        fail(f"the extension module is missing from {package}")
+    return os.path.abspath(scripts)
+
+
+def wait_until(predicate, timeout, what, interval=0.02):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            fail(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(interval)
+
+
+def group_alive(pgid):
+    try:
+        os.killpg(pgid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+
+
+def kill_group(popen, grace=5.0):
+    """End the process group led by popen: SIGTERM, then SIGKILL; reap; check it is gone."""
+    pgid = popen.pid
+    if group_alive(pgid):
+        try:
+            os.killpg(pgid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        deadline = time.monotonic() + grace
+        while group_alive(pgid) and time.monotonic() < deadline:
+            popen.poll()
+            time.sleep(0.05)
+        if group_alive(pgid):
+            try:
+                os.killpg(pgid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    try:
+        popen.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        pass
+    # Children reparented to init are reaped by it; give them a moment.
+    deadline = time.monotonic() + 5
+    while group_alive(pgid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return not group_alive(pgid)
+
+
+def connection_files(runtime_dir):
+    try:
+        return sorted(os.path.join(runtime_dir, n) for n in os.listdir(runtime_dir)
+                      if n.startswith("kernel-blender-") and n.endswith(".json"))
+    except FileNotFoundError:
+        return []
+
+
+def read_connection_file(path):
+    """The file's JSON once it is complete, else None."""
+    try:
+        with open(path) as f:
+            info = json.load(f)
+    except (OSError, ValueError):
+        return None
+    if not info.get("key") or not info.get("shell_port"):
+        return None
+    return info
+
+
+class BlenderGUI:
+    """A GUI Blender under xvfb-run with the add-on enabled (see the module doc)."""
+
+    def __init__(self, start_kernel=True, extra_args=(), name="bj-blender"):
+        self.blender = find_program("blender", "BJ_BLENDER")
+        self.xvfb_run = find_program("xvfb-run")
+        self.scripts = addon_scripts()
+        self.tmp = tempfile.mkdtemp(prefix=name + "-")
+        self.runtime_dir = os.path.join(self.tmp, "runtime")
+        self.cmd_dir = os.path.join(self.tmp, "commands")
+        self.home = os.path.join(self.tmp, "home")
+        self.tmpdir = os.path.join(self.tmp, "tmp")
+        for d in (self.runtime_dir, self.cmd_dir, self.home, self.tmpdir):
+            os.makedirs(d, mode=0o700)
+        self.log_path = os.path.join(self.tmp, "blender.log")
+        self.driver = os.path.join(self.tmp, "driver.py")
+        with open(self.driver, "w") as f:
+            f.write(DRIVER.format(cmd_dir=self.cmd_dir, start_kernel=bool(start_kernel)))
+        self.env = dict(os.environ,
+                        BLENDER_USER_SCRIPTS=self.scripts,
+                        JUPYTER_RUNTIME_DIR=self.runtime_dir,
+                        HOME=self.home,
+                        TMPDIR=self.tmpdir,
+                        XDG_RUNTIME_DIR=self.tmpdir,
+                        XDG_CONFIG_HOME=os.path.join(self.home, ".config"),
+                        XDG_CACHE_HOME=os.path.join(self.home, ".cache"))
+        for var in ("DISPLAY", "WAYLAND_DISPLAY", "XAUTHORITY", "PYTHONDONTWRITEBYTECODE"):
+            self.env.pop(var, None)
+        self.env["PYTHONDONTWRITEBYTECODE"] = "1"  # no __pycache__ in the staged add-on
+        self.argv = [self.xvfb_run, "-a", "-s", SCREEN,
+                     self.blender, "--factory-startup", "-noaudio", *extra_args,
+                     "--python", self.driver]
+        self._log = open(self.log_path, "wb")
+        self._serial = 0
+        self.clients = []
+        self.popen = subprocess.Popen(self.argv, env=self.env, cwd=self.tmp,
+                                      stdin=subprocess.DEVNULL, stdout=self._log,
+                                      stderr=subprocess.STDOUT, start_new_session=True)
+        self.closed = False
+
+    # -- state -------------------------------------------------------------
+    def alive(self):
+        return self.popen.poll() is None
+
+    def log(self, tail=4000):
+        try:
+            with open(self.log_path, "rb") as f:
+                text = f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+        return text[-tail:]
+
+    def check_alive(self):
+        if not self.alive():
+            fail(f"Blender exited (code {self.popen.returncode}); its log ends with:\n{self.log()}")
+
+    def _wait(self, predicate, timeout, what):
+        """wait_until(), failing at once should Blender exit meanwhile."""
+        deadline = time.monotonic() + timeout
+        while True:
+            value = predicate()
+            if value:
+                return value
+            self.check_alive()
+            if time.monotonic() >= deadline:
+                fail(f"timed out after {timeout:.0f}s waiting for {what}; "
+                     f"Blender's log ends with:\n{self.log()}")
+            time.sleep(0.02)
+
+    # -- connection file ---------------------------------------------------
+    def wait_connection_file(self, timeout=STARTUP_TIMEOUT):
+        """Wait for the (one) connection file to be complete; return (path, info)."""
+        def ready():
+            files = connection_files(self.runtime_dir)
+            if len(files) > 1:
+                fail(f"more than one connection file: {files}")
+            if files:
+                info = read_connection_file(files[0])
+                if info:
+                    return files[0], info
+            return None
+        return self._wait(ready, timeout, "the kernel's connection file")
+
+    def wait_no_connection_file(self, timeout=TIMEOUT):
+        self._wait(lambda: not connection_files(self.runtime_dir), timeout,
+                   "the connection file to be removed")
+
+    # -- commands run by the driver on Blender's main thread ----------------
+    def command(self, code, timeout=TIMEOUT):
+        """Run `code` in Blender from a timer; return the `result` it sets."""
+        self._serial += 1
+        base = os.path.join(self.cmd_dir, "%06d" % self._serial)
+        with open(base + ".tmp", "w") as f:
+            f.write(code)
+        os.replace(base + ".tmp", base + ".py")
+        self._wait(lambda: os.path.exists(base + ".json"), timeout, f"the command {code!r}")
+        with open(base + ".json") as f:
+            out = json.load(f)
+        os.unlink(base + ".json")
+        if not out["ok"]:
+            fail(f"the command {code!r} failed in Blender:\n{out['error']}")
+        return out["result"]
+
+    # -- clients -----------------------------------------------------------
+    def client(self, connection_file, timeout=TIMEOUT):
+        from jupyter_client import BlockingKernelClient
+
+        kc = BlockingKernelClient(connection_file=connection_file)
+        kc.load_connection_file()
+        kc.start_channels()
+        self.clients.append(kc)
+        try:
+            kc.wait_for_ready(timeout=timeout)
+        except RuntimeError as error:
+            self.check_alive()
+            fail(f"the kernel did not answer kernel_info: {error}\n{self.log()}")
+        return kc
+
+    def drop_client(self, kc):
+        try:
+            kc.stop_channels()
+        except Exception:
+            pass
+        if kc in self.clients:
+            self.clients.remove(kc)
+
+    # -- the end -----------------------------------------------------------
+    def wait_exit(self, timeout=TIMEOUT):
+        """Wait for xvfb-run (whose code is Blender's) to exit; return the code."""
+        try:
+            return self.popen.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            fail(f"Blender did not exit within {timeout:.0f}s\n{self.log()}")
+
+    def close(self):
+        """Stop clients, end every process of the group, remove the temporary folder.
+        Returns a list of problems (stray processes); never raises."""
+        if self.closed:
+            return []
+        self.closed = True
+        problems = []
+        for kc in list(self.clients):
+            self.drop_client(kc)
+        if not kill_group(self.popen):
+            problems.append(f"processes of group {self.popen.pid} survived SIGKILL")
+        self._log.close()
+        if os.environ.get("BJ_KEEP_TMP") == "1":
+            sys.stderr.write(f"keeping {self.tmp}\n")
+        else:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+        return problems
+
+
+def execute(kc, code, timeout=TIMEOUT, **kwargs):
+    """Run a cell; return (reply content, [iopub messages of the cell, idle excluded]).
+    Fails on a timeout. kwargs go to kc.execute (e.g. stop_on_error)."""
+    msg_id = kc.execute(code, **kwargs)
+    return collect(kc, msg_id, timeout)
+
+
+def _stash(kc):
+    if not hasattr(kc, "_bj_stash"):
+        kc._bj_stash = {"shell": [], "iopub": []}
+    return kc._bj_stash
+
+
+def collect(kc, msg_id, timeout=TIMEOUT):
+    """The reply to msg_id and its iopub messages (up to idle). Messages of other
+    requests are kept for their own collect(), so requests can be pipelined."""
+    from queue import Empty
+
+    stash = _stash(kc)
+    deadline = time.monotonic() + timeout
+    outputs = []
+    reply = None
+    idle = False
+
+    def take(channel, msg):
+        nonlocal reply, idle
+        if msg["parent_header"].get("msg_id") != msg_id:
+            stash[channel].append(msg)
+        elif channel == "shell":
+            reply = msg["content"]
+        elif msg["msg_type"] == "status":
+            idle = idle or msg["content"]["execution_state"] == "idle"
+        else:
+            outputs.append(msg)
+
+    for channel in ("shell", "iopub"):
+        pending, stash[channel] = stash[channel], []
+        for msg in pending:
+            take(channel, msg)
+    while reply is None or not idle:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            fail(f"no complete answer to {msg_id} within {timeout:.0f}s "
+                 f"(reply: {reply is not None}, idle: {idle}, outputs: {outputs})")
+        if reply is None:
+            try:
+                take("shell", kc.get_shell_msg(timeout=min(remaining, 0.05)))
+            except Empty:
+                pass
+        try:
+            while not idle:
+                take("iopub", kc.get_iopub_msg(timeout=0 if reply is None else min(remaining, 0.05)))
+        except Empty:
+            pass
+    return reply, outputs
+
+
+def wait_started(kc, msg_id, timeout=TIMEOUT):
+    """Wait until the request's execute_input is published (the cell is about to run);
+    every iopub message read is kept for collect()."""
+    from queue import Empty
+
+    stash = _stash(kc)
+    if any(m["parent_header"].get("msg_id") == msg_id and m["msg_type"] == "execute_input"
+           for m in stash["iopub"]):
+        return
+    deadline = time.monotonic() + timeout
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            fail(f"the cell {msg_id} did not start within {timeout:.0f}s")
+        try:
+            msg = kc.get_iopub_msg(timeout=min(remaining, 0.1))
+        except Empty:
+            continue
+        stash["iopub"].append(msg)
+        if msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] == "execute_input":
+            return
+
+
+# Should an interrupt never land, this thread ends the loop after VALVE seconds, so
+# that one failure leaves the kernel usable for later tests. Merely waking up, it
+# takes the GIL, which makes the main thread look at pending calls (a queued
+# interrupt then lands, late); a second later it raises an exception of its own there.
+VALVE = 8.0
+VALVE_CELL = f"""
+import ctypes as _bj_ctypes, threading as _bj_threading
+class BjSafetyValve(Exception):
+    pass
+def _bj_valve_run(ident=_bj_threading.get_ident()):
+    if _bj_valve_closed.wait({VALVE}) or _bj_valve_closed.wait(1.0):
+        return
+    _bj_ctypes.pythonapi.PyThreadState_SetAsyncExc(_bj_ctypes.c_ulong(ident),
+                                                   _bj_ctypes.py_object(BjSafetyValve))
+_bj_valve_closed = _bj_threading.Event()
+_bj_threading.Thread(target=_bj_valve_run, daemon=True).start()
+"""
+MAX_INTERRUPT_LATENCY = 3.0
+
+
+def check_interrupt(test, kc, send_interrupt):
+    """Interrupt `while True: pass` with send_interrupt(); the cell must end with
+    KeyboardInterrupt within MAX_INTERRUPT_LATENCY s, and the kernel carry on."""
+    reply, _ = execute(kc, VALVE_CELL)
+    test.assertEqual(reply["status"], "ok", reply)
+    msg_id = kc.execute("while True: pass")
+    wait_started(kc, msg_id)
+    time.sleep(0.2)
+    sent = time.monotonic()
+    send_interrupt()
+    reply, _ = collect(kc, msg_id, timeout=VALVE + TIMEOUT)
+    latency = time.monotonic() - sent
+    closed, _ = execute(kc, "_bj_valve_closed.set()")
+    test.assertEqual(reply["status"], "error", reply)
+    test.assertLess(latency, MAX_INTERRUPT_LATENCY,
+                    f"the interrupt did not stop the cell: it ended {latency:.1f}s later with "
+                    f"{reply['ename']}, once the test's safety-valve thread woke up")
+    test.assertEqual(reply["ename"], "KeyboardInterrupt")
+    test.assertEqual(closed["status"], "ok", closed)
+
+
+def result_text(outputs):
+    for msg in outputs:
+        if msg["msg_type"] == "execute_result":
+            return msg["content"]["data"]["text/plain"]
+    return None
+
+
+def stream_text(outputs, name="stdout"):
+    return "".join(m["content"]["text"] for m in outputs
+                   if m["msg_type"] == "stream" and m["content"]["name"] == name)
