@@ -24,22 +24,19 @@ them: importing them eagerly would cost every kernel start hundreds of ms.
 
 import __future__
 import ast
-import asyncio
 import base64
 import builtins
 import codeop
 import contextlib
 import fnmatch
 import getpass
-import inspect as _inspect
+import importlib
 import io
 import json
 import keyword
 import linecache
 import math
 import os
-import platform
-import pprint
 import re
 import signal
 import sys
@@ -48,10 +45,35 @@ import time
 import tokenize
 import traceback
 import types
-import uuid
 from collections import deque
 
 import _bpy_jupyter_executor as _bj
+
+
+class _LazyModule:
+    """A module imported the first time one of its names is used.
+
+    These are costly to import (asyncio alone takes tens of milliseconds and
+    ~10 MB) and a kernel may never need them: a kernel must be ready and small at
+    once, inside Blender as much as standalone.
+    """
+
+    def __init__(self, name):
+        self._name = name
+
+    def __getattr__(self, attr):
+        module = importlib.import_module(self._name)
+        return getattr(module, attr)
+
+
+asyncio = _LazyModule("asyncio")
+platform = _LazyModule("platform")
+pprint = _LazyModule("pprint")
+uuid = _LazyModule("uuid")
+_inspect = _LazyModule("inspect")
+
+# inspect.CO_COROUTINE, without importing inspect for every cell.
+_CO_COROUTINE = 0x0080
 
 __all__ = [
     "user_ns",
@@ -1143,7 +1165,7 @@ def _run_coroutine(coro):
 
 def _run_code(code):
     result = eval(code, user_ns)
-    if code.co_flags & _inspect.CO_COROUTINE:
+    if code.co_flags & _CO_COROUTINE:
         result = _run_coroutine(result)
     return result
 
@@ -1618,21 +1640,111 @@ def _complete_with_rlcompleter(code, cursor_pos):
     return matches, cursor_pos - len(typed)
 
 
+# The dotted name being typed, at the end of the text before the cursor:
+# group 1 the object's path with its trailing dot (may be empty), group 2 the
+# part of the last name typed so far (may be empty after a dot).
+_NAME_AT_END = re.compile(r"((?:[^\W\d]\w*\.)*)([^\W\d]\w*|(?<=\.))$")
+
+
+def _live_name_at(code, cursor_pos):
+    """(object or None, prefix, start) when the cursor ends a name answered from
+    live objects, else None.
+
+    A plain name, or an attribute of a plain dotted path that resolves without
+    calling anything, is answered exactly by the namespace and dir(), some twenty
+    to eighty times faster than jedi: that keeps completion near a millisecond
+    where it is most used. Imports, strings, comments and anything involving
+    calls or subscripts are left to jedi.
+    """
+    line_start = code.rfind("\n", 0, cursor_pos) + 1
+    line = code[line_start:cursor_pos]
+    match = _NAME_AT_END.search(line)
+    if match is None or not match.group(0):
+        return None
+    before = line[:match.start()]
+    if (before.rstrip().endswith((".", ")", "]")) or re.match(r"\s*(import|from)\b", line)
+            or before.count('"') % 2 or before.count("'") % 2 or "#" in before):
+        return None
+    path, prefix = match.group(1), match.group(2)
+    start = line_start + match.start(2)
+    if not path:
+        return None, prefix, start
+    parts = path[:-1].split(".")
+    if parts[0] in user_ns:
+        obj = user_ns[parts[0]]
+    elif hasattr(builtins, parts[0]):
+        obj = getattr(builtins, parts[0])
+    else:
+        return None
+    try:
+        for part in parts[1:]:
+            obj = getattr(obj, part)
+    except Exception:
+        return None
+    return (obj,), prefix, start
+
+
+def _kind_of(obj):
+    if isinstance(obj, types.ModuleType):
+        return "module"
+    if isinstance(obj, type):
+        return "class"
+    if callable(obj):
+        return "function"
+    return "instance"
+
+
+def _complete_live_name(owner, prefix, start):
+    """Matches and their types for a name (owner None) or an attribute of owner[0]."""
+    if owner is None:
+        names = set(user_ns) | set(vars(builtins)) | set(keyword.kwlist)
+
+        def lookup(name):
+            if keyword.iskeyword(name):
+                return None
+            return user_ns[name] if name in user_ns else getattr(builtins, name, None)
+    else:
+        try:
+            names = set(dir(owner[0]))
+        except Exception:
+            names = set()
+
+        def lookup(name):
+            try:
+                return getattr(owner[0], name)
+            except Exception:
+                return None
+    matches = sorted(name for name in names
+                     if name.startswith(prefix) and not _hidden(name, prefix))
+    end = start + len(prefix)
+    described = []
+    for name in matches:
+        kind = "keyword" if owner is None and keyword.iskeyword(name) else _kind_of(lookup(name))
+        described.append({"start": start, "end": end, "text": name, "type": kind, "signature": ""})
+    return matches, described
+
+
 def complete(request_json):
-    """Answer a complete_request; jedi when available, rlcompleter otherwise."""
+    """Answer a complete_request: live names and attributes from the namespace,
+    the rest with jedi when available, rlcompleter otherwise."""
     matches, cursor_start, cursor_end, metadata = [], 0, 0, {}
     try:
         request = json.loads(request_json)
         code = request.get("code") or ""
         cursor_end = cursor_start = _clamp_cursor(code, request.get("cursor_pos"))
-        jedi = _import_jedi()
-        if jedi:
+        plain = _live_name_at(code, cursor_end)
+        jedi = _import_jedi() if plain is None else None
+        if plain is not None:
+            cursor_start = plain[2]
+            matches, described = _complete_live_name(*plain)
+            metadata = {"_jupyter_types_experimental": described}
+        elif jedi:
             try:
                 matches, cursor_start, described = _complete_with_jedi(jedi, code, cursor_end)
                 metadata = {"_jupyter_types_experimental": described}
             except Exception:
                 matches = []
-        if not matches:
+        if not matches and plain is None:
             matches, cursor_start = _complete_with_rlcompleter(code, cursor_end)
             metadata = {}
     except BaseException:
