@@ -1,0 +1,273 @@
+"""The individual measurements. Each function does one trial on one kernel and
+returns plain numbers (seconds, counts); bench/run interleaves the trials
+ours / ipykernel and summarizes them."""
+
+import json
+import os
+import time
+from queue import Empty
+
+from jupyter_client.blocking import BlockingKernelClient
+
+from rawclient import BenchTimeout, RawClient
+
+FIRST_PRINT_CODE = "print('x'); import time; time.sleep(0.5)"
+
+
+# -- scheduling ---------------------------------------------------------------
+
+def interleave(targets, n, block):
+    """targets: list of (name, trial) with trial() -> sample. Runs `block` trials
+    on each target in turn (A A A … B B B … A A A …) until each has n samples."""
+    samples = {name: [] for name, _ in targets}
+    done = 0
+    while done < n:
+        k = min(block, n - done)
+        for name, trial in targets:
+            for _ in range(k):
+                samples[name].append(trial())
+        done += k
+    return samples
+
+
+# -- 1. execute round trip ------------------------------------------------------
+
+def jc_client(connection_file):
+    kc = BlockingKernelClient(connection_file=connection_file)
+    kc.load_connection_file()
+    kc.start_channels()
+    kc.wait_for_ready(timeout=60)
+    # wait_for_ready leaves its own kernel_info traffic behind: drop it.
+    for get in (kc.get_shell_msg, kc.get_iopub_msg):
+        for _ in range(1000):
+            try:
+                get(timeout=0.2)
+            except Empty:
+                break
+    return kc
+
+
+def jc_execute(kc, code="1+1", timeout=30.0):
+    """jupyter_client round trip: execute(), then the reply on shell and the idle
+    on iopub for it. Seconds from execute() until both were received."""
+    t0 = time.perf_counter()
+    mid = kc.execute(code)
+    deadline = t0 + timeout
+    while True:
+        msg = kc.get_shell_msg(timeout=max(0.001, deadline - time.perf_counter()))
+        if msg["parent_header"].get("msg_id") == mid:
+            if msg["content"].get("status") != "ok":
+                raise RuntimeError("execute failed: %r" % msg["content"])
+            break
+    while True:
+        msg = kc.get_iopub_msg(timeout=max(0.001, deadline - time.perf_counter()))
+        if (msg["parent_header"].get("msg_id") == mid and msg["msg_type"] == "status"
+                and msg["content"].get("execution_state") == "idle"):
+            break
+    return time.perf_counter() - t0
+
+
+def raw_execute(client, code="1+1"):
+    return client.execute(code)
+
+
+# -- 2. first print -------------------------------------------------------------
+
+def first_print(client, timeout=30.0):
+    """Seconds from sending FIRST_PRINT_CODE until the first stream message for
+    it arrives on iopub (the cell itself then sleeps 0.5 s; we wait it out)."""
+    first = {}
+
+    def on_iopub(h, c, t):
+        if h["msg_type"] == "stream" and "t" not in first:
+            first["t"] = t
+            first["text"] = c.get("text", "")
+
+    t0 = time.perf_counter()
+    mid = client.execute_request(FIRST_PRINT_CODE)
+    reply, _, _ = client.wait_reply_and_idle(mid, timeout, on_iopub)
+    if reply.get("status") != "ok":
+        raise RuntimeError("first print cell failed: %r" % reply)
+    if "t" not in first:
+        raise RuntimeError("no stream message for the first-print cell")
+    if not first["text"].startswith("x"):
+        raise RuntimeError("first stream message was %r, expected 'x…'" % first["text"][:40])
+    return first["t"] - t0
+
+
+# -- 3. print throughput --------------------------------------------------------
+
+def expected_lines(n):
+    return "".join("%d\n" % i for i in range(n))
+
+
+def describe_mismatch(got, want):
+    """A short, precise account of how the received text differs."""
+    got_lines = got.split("\n")
+    want_n = want.count("\n")
+    i = 0
+    limit = min(len(got), len(want))
+    while i < limit and got[i] == want[i]:
+        i += 1
+    line = got.count("\n", 0, i)
+    # which numbers are missing / duplicated / out of order
+    nums = []
+    bad = 0
+    for s in got_lines[:-1] if got.endswith("\n") else got_lines:
+        try:
+            nums.append(int(s))
+        except ValueError:
+            bad += 1
+    seen = set(nums)
+    missing = want_n - len(seen & set(range(want_n)))
+    dups = len(nums) - len(seen)
+    out_of_order = sum(1 for a, b in zip(nums, nums[1:]) if b != a + 1)
+    return ("received %d chars / %d lines, expected %d chars / %d lines; first difference at "
+            "char %d (line %d): got %r, expected %r; missing numbers: %d, duplicated: %d, "
+            "non-numeric lines: %d, breaks in sequence: %d"
+            % (len(got), got.count("\n"), len(want), want_n, i, line,
+               got[max(0, i - 20):i + 20], want[max(0, i - 20):i + 20],
+               missing, dups, bad, out_of_order))
+
+
+def print_throughput(client, n, want=None, timeout=300.0):
+    """Sends `for i in range(n): print(i)`, collects the stdout stream until idle.
+    Returns dict(seconds, lines_per_s, messages, ok, problem)."""
+    chunks = []
+    other = []
+
+    def on_iopub(h, c, t):
+        if h["msg_type"] == "stream":
+            if c.get("name") == "stdout":
+                chunks.append(c.get("text", ""))
+            else:
+                other.append(c.get("text", ""))
+
+    code = "for i in range(%d): print(i)" % n
+    t0 = time.perf_counter()
+    mid = client.execute_request(code)
+    reply, t_reply, t_idle = client.wait_reply_and_idle(mid, timeout, on_iopub)
+    seconds = max(t_reply, t_idle) - t0
+    got = "".join(chunks)
+    if want is None:
+        want = expected_lines(n)
+    problem = None
+    if reply.get("status") != "ok":
+        problem = "execute_reply status %r" % reply.get("status")
+    elif got != want:
+        problem = describe_mismatch(got, want)
+    elif other:
+        problem = "unexpected stderr text: %r" % "".join(other)[:200]
+    return {"seconds": seconds, "lines_per_s": n / seconds, "messages": len(chunks),
+            "ok": problem is None, "problem": problem}
+
+
+# -- 4. completion ----------------------------------------------------------------
+
+def complete(client, code, timeout=30.0):
+    """Seconds from complete_request until complete_reply; then waits (untimed)
+    for the idle of that request so requests never overlap. Returns (s, matches)."""
+    t0 = time.perf_counter()
+    mid = client.send(client.shell, "complete_request", {"code": code, "cursor_pos": len(code)})
+    reply, t_reply, _ = client.wait_reply_and_idle(mid, timeout)
+    if reply.get("status") != "ok":
+        raise RuntimeError("complete_request %r failed: %r" % (code, reply))
+    return t_reply - t0, reply.get("matches", [])
+
+
+# -- 5 + 6. launch, RSS -------------------------------------------------------------
+
+def launch_once(proc, conn, timeout=60.0):
+    """proc: a not yet started kernels.KernelProcess whose connection file holds
+    conn. Connects before Popen with a 1 ms reconnect interval and queues one
+    kernel_info_request, so its reply comes as soon as the kernel serves shell.
+    Returns dict with seconds from Popen to: kernel_info_reply, the reply to a
+    first `1+1` sent right after it; VmRSS (kB) at kernel_info_reply and after that
+    execute; shutdown seconds."""
+    client = RawClient(conn, reconnect_ivl_ms=1, iopub=True)
+    res = {}
+    try:
+        client.send(client.shell, "kernel_info_request", {})
+        t0 = proc.start()
+        deadline = t0 + timeout
+        next_resend = t0 + 5.0  # only a safety net: the first request is queued
+        t_ki = None
+        while t_ki is None:
+            for s, _ in client.poller.poll(20):
+                h, _, _ = client.parse(s.recv_multipart())
+                if s is client.shell and h["msg_type"] == "kernel_info_reply":
+                    t_ki = time.perf_counter()
+            if t_ki is not None:
+                break
+            now = time.perf_counter()
+            if proc.popen.poll() is not None:
+                raise RuntimeError("%s exited with %s before answering kernel_info:\n%s"
+                                   % (proc.kind.name, proc.popen.returncode, proc.log_tail()))
+            if now > deadline:
+                raise BenchTimeout("no kernel_info_reply within %.0f s" % timeout)
+            if now >= next_resend:
+                client.send(client.shell, "kernel_info_request", {})
+                next_resend += 5.0
+        res["kernel_info_s"] = t_ki - t0
+        res["rss_startup_kb"] = proc.rss_kb()
+        mid = client.execute_request("1+1")
+        reply, t_reply, t_idle = client.wait_reply_and_idle(mid, timeout)
+        if reply.get("status") != "ok":
+            raise RuntimeError("first execute failed: %r" % reply)
+        res["first_execute_s"] = t_reply - t0
+        res["rss_after_execute_kb"] = proc.rss_kb()
+        exit_s, rc = proc.stop(client)
+        res["shutdown_s"] = exit_s
+        res["returncode"] = rc
+    finally:
+        if proc.alive():
+            proc.stop()
+        client.close()
+    return res
+
+
+def load_connection(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def connection_file(tmpdir, name):
+    return os.path.join(tmpdir, "kernel-bench-%s.json" % name)
+
+
+# -- references: CPython alone, no kernel ---------------------------------------------
+
+_FLOOR_CODE = ("import sys\n"
+               "for l in open('/proc/self/status'):\n"
+               "    if l.startswith('VmRSS:'): sys.stdout.write(l.split()[1])\n")
+
+_NOOP_WRITER_CODE = """import io, sys, time
+class W(io.TextIOBase):
+    def write(self, s): return len(s)
+out, sys.stdout = sys.stdout, W()
+t = time.perf_counter()
+for i in range(%d): print(i)
+t = time.perf_counter() - t
+sys.stdout = out
+print(t)
+"""
+
+
+def python_floor(python):
+    """A bare interpreter (with site, like both kernels): seconds from Popen to
+    exit and its VmRSS (kB) at the end. The floor under any Python kernel's launch
+    time and memory."""
+    import subprocess
+    t0 = time.perf_counter()
+    out = subprocess.run([python, "-c", _FLOOR_CODE], capture_output=True, text=True,
+                         timeout=30, check=True).stdout
+    return time.perf_counter() - t0, int(out)
+
+
+def python_noop_print(python, n):
+    """Lines/s of `for i in range(n): print(i)` into a Python writer that drops the
+    text: CPython's own ceiling for the throughput measure."""
+    import subprocess
+    out = subprocess.run([python, "-c", _NOOP_WRITER_CODE % n], capture_output=True,
+                         text=True, timeout=120, check=True).stdout
+    return n / float(out)
