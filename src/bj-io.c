@@ -31,6 +31,10 @@
 #define REPLAY_GUARD_CAPACITY 65536
 #define MAX_MESSAGE_SIZE ((gint64) 256 * 1024 * 1024)
 #define ZERO_COPY_THRESHOLD 8192
+/* A client sending garbage in a loop must not flood the host's log: this many
+ * rejections are logged per window, the rest counted and summed up. */
+#define REJECTION_LOG_BURST 10
+#define REJECTION_LOG_WINDOW_US (10 * G_USEC_PER_SEC)
 
 typedef struct {
   BjChannel channel;
@@ -60,6 +64,8 @@ struct _BjIo {
   BjIoCallbacks callbacks;
   gpointer user_data;
   gint64 last_stream_flush;
+  gint64 rejection_window_start;
+  guint rejections_in_window;
 
   GMutex lock;
   GQueue outgoing;              /* Outgoing*, under lock */
@@ -515,7 +521,7 @@ handle_shutdown (BjIo      *self,
                  BjMessage *request)
 {
   JsonObject *content = bj_message_get_content (request);
-  gboolean restart = json_object_get_boolean_member_with_default (content, "restart", FALSE);
+  gboolean restart = bj_json_get_boolean (content, "restart", FALSE);
   g_autoptr(GBytes) reply = NULL;
 
   reply = bytes_take_string (g_strdup_printf ("{\"status\":\"ok\",\"restart\":%s}",
@@ -561,7 +567,7 @@ handle_input_reply (BjIo      *self,
       return;
     }
 
-  value = json_object_get_string_member_with_default (content, "value", NULL);
+  value = bj_json_get_string (content, "value", NULL);
   g_mutex_lock (&self->lock);
   if (!self->input_waiting)
     g_warning ("Ignored an input_reply that answers no input_request");
@@ -574,6 +580,27 @@ handle_input_reply (BjIo      *self,
       g_cond_broadcast (&self->input_cond);
     }
   g_mutex_unlock (&self->lock);
+}
+
+static void
+log_rejection (BjIo       *self,
+               BjChannel   channel,
+               const char *reason)
+{
+  gint64 now = g_get_monotonic_time ();
+
+  if (now - self->rejection_window_start > REJECTION_LOG_WINDOW_US)
+    {
+      if (self->rejections_in_window > REJECTION_LOG_BURST)
+        g_warning ("Rejected %u more messages in the last %d s without logging each",
+                   self->rejections_in_window - REJECTION_LOG_BURST,
+                   (int) (REJECTION_LOG_WINDOW_US / G_USEC_PER_SEC));
+      self->rejection_window_start = now;
+      self->rejections_in_window = 0;
+    }
+
+  if (++self->rejections_in_window <= REJECTION_LOG_BURST)
+    g_warning ("Rejected a message on %s: %s", bj_channel_get_name (channel), reason);
 }
 
 /* Reads every message waiting on a socket; a bad one is logged and dropped, never
@@ -616,8 +643,8 @@ receive_all (BjIo      *self,
 
       if (total > MAX_MESSAGE_SIZE)
         {
-          g_warning ("Rejected a message on %s: %" G_GINT64_FORMAT " bytes is over the limit",
-                     bj_channel_get_name (channel), total);
+          g_autofree char *reason = g_strdup_printf ("%" G_GINT64_FORMAT " bytes is over the limit", total);
+          log_rejection (self, channel, reason);
           continue;
         }
 
@@ -625,8 +652,7 @@ receive_all (BjIo      *self,
                                self->signer, self->replay_guard, &error);
       if (message == NULL)
         {
-          g_warning ("Rejected a message on %s: %s", bj_channel_get_name (channel),
-                     error->message);
+          log_rejection (self, channel, error->message);
           continue;
         }
 

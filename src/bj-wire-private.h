@@ -62,6 +62,17 @@ GPtrArray  *bj_wire_build_frames   (BjSigner        *signer,
 gboolean    bj_wire_check_json     (const char      *text,
                                     gsize            length,
                                     GError         **error);
+/* Members of client-sent JSON, read with the type they must have: any other type,
+ * or none, gives the default (json-glib's own getters warn instead). */
+gboolean    bj_json_get_boolean    (JsonObject      *object,
+                                    const char      *member,
+                                    gboolean         default_value);
+const char *bj_json_get_string     (JsonObject      *object,
+                                    const char      *member,
+                                    const char      *default_value);
+gint64      bj_json_get_int        (JsonObject      *object,
+                                    const char      *member,
+                                    gint64           default_value);
 void        bj_json_append_escaped (GString         *out,
                                     const char      *text,
                                     gsize            length);

@@ -343,6 +343,45 @@ fail:
   return g_steal_pointer (&message);
 }
 
+static JsonNode *
+value_member (JsonObject *object,
+              const char *member,
+              GType       type)
+{
+  JsonNode *node = object ? json_object_get_member (object, member) : NULL;
+
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != type)
+    return NULL;
+  return node;
+}
+
+gboolean
+bj_json_get_boolean (JsonObject *object,
+                     const char *member,
+                     gboolean    default_value)
+{
+  JsonNode *node = value_member (object, member, G_TYPE_BOOLEAN);
+  return node ? json_node_get_boolean (node) : default_value;
+}
+
+const char *
+bj_json_get_string (JsonObject *object,
+                    const char *member,
+                    const char *default_value)
+{
+  JsonNode *node = value_member (object, member, G_TYPE_STRING);
+  return node ? json_node_get_string (node) : default_value;
+}
+
+gint64
+bj_json_get_int (JsonObject *object,
+                 const char *member,
+                 gint64      default_value)
+{
+  JsonNode *node = value_member (object, member, G_TYPE_INT64);
+  return node ? json_node_get_int (node) : default_value;
+}
+
 void
 bj_json_append_escaped (GString    *out,
                         const char *text,
