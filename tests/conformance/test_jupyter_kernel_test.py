@@ -49,6 +49,13 @@ class BpyJupyterKernelTests(jupyter_kernel_test.KernelTests):
         {"code": "1+2+3", "result": "6"},
         {"code": "[n*n for n in range(4)]", "result": "[0, 1, 4, 9]"},
         {"code": "'a' * 3", "result": "'aaa'"},
+        # A rich result: the bundle carries text/html and text/latex besides text/plain.
+        {"code": "class Rich:\n"
+                 "    def __repr__(self): return 'Rich()'\n"
+                 "    def _repr_html_(self): return '<b>rich</b>'\n"
+                 "    def _repr_latex_(self): return r'$\\mathbf{rich}$'\n"
+                 "Rich()",
+         "result": "Rich()"},
     ]
 
     code_display_data = [
