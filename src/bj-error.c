@@ -21,12 +21,20 @@ static const GDBusErrorEntry bj_error_entries[] = {
   { BJ_ERROR_MALFORMED_MESSAGE, "org.bpyjupyter.Kernel.Error.MalformedMessage" },
   { BJ_ERROR_MESSAGE_TOO_LARGE, "org.bpyjupyter.Kernel.Error.MessageTooLarge" },
   { BJ_ERROR_ADDRESS_IN_USE, "org.bpyjupyter.Kernel.Error.AddressInUse" },
+  { BJ_ERROR_NOT_BUSY, "org.bpyjupyter.Kernel.Error.NotBusy" },
 };
 
-G_STATIC_ASSERT (G_N_ELEMENTS (bj_error_entries) == BJ_ERROR_ADDRESS_IN_USE + 1);
+G_STATIC_ASSERT (G_N_ELEMENTS (bj_error_entries) == BJ_ERROR_NOT_BUSY + 1);
 
-/* Registering the domain with GDBus makes a GError cross the bus as the named D-Bus
- * error and come back out of a proxy call as the same domain and code. */
+/**
+ * bj_error_quark:
+ *
+ * Gets the error domain of bpy-jupyter. It is registered with GDBus, so an error
+ * of this domain crosses the bus as the D-Bus error named after its code and comes
+ * back out of a proxy call as the same domain and code.
+ *
+ * Returns: the quark of %BJ_ERROR
+ */
 GQuark
 bj_error_quark (void)
 {

@@ -32,6 +32,7 @@ G_BEGIN_DECLS
  * @BJ_ERROR_MALFORMED_MESSAGE: a message whose frames are missing or not valid JSON objects
  * @BJ_ERROR_MESSAGE_TOO_LARGE: a message over the configured size limit
  * @BJ_ERROR_ADDRESS_IN_USE: a port or ipc path is already taken
+ * @BJ_ERROR_NOT_BUSY: no cell is running, so there is nothing to interrupt
  *
  * Error codes in the %BJ_ERROR domain.
  */
@@ -47,6 +48,7 @@ typedef enum {
   BJ_ERROR_MALFORMED_MESSAGE,
   BJ_ERROR_MESSAGE_TOO_LARGE,
   BJ_ERROR_ADDRESS_IN_USE,
+  BJ_ERROR_NOT_BUSY,
 } BjError;
 
 BJ_EXPORT

@@ -25,6 +25,8 @@
  * runs timers every ~5 ms anyway); a stopped one only needs an occasional tick. */
 #define RUNNING_INTERVAL 0.001
 #define STOPPED_INTERVAL 0.25
+/* Exported on D-Bus, a stopped kernel may be started remotely: answer soon. */
+#define EXPORTED_STOPPED_INTERVAL 0.05
 
 typedef struct {
   PyObject *error;                  /* _bpy_jupyter.KernelError */
@@ -43,6 +45,9 @@ typedef struct {
   PyObject *on_execute_finished;
   gboolean exit_on_shutdown;
   gboolean shutdown_requested;
+  BjKernelService *service;         /* while exported on D-Bus */
+  GDBusConnection *bus;             /* private: closing it drops every name at once */
+  char *host_document;
 } KernelObject;
 
 typedef struct {
@@ -321,6 +326,27 @@ kernel_new (PyObject *type,
   return (PyObject *) self;
 }
 
+/* Takes the kernel off the bus: the shared name passes to the next host. */
+static void
+kernel_unexport (KernelObject *self)
+{
+  BjKernelService *service = g_steal_pointer (&self->service);
+  GDBusConnection *bus = g_steal_pointer (&self->bus);
+
+  if (service == NULL)
+    return;
+
+  /* Releasing the names waits for the bus: other Python threads run meanwhile. */
+  g_main_context_push_thread_default (self->context);
+  Py_BEGIN_ALLOW_THREADS
+  bj_kernel_service_unexport (service);
+  g_object_unref (service);
+  g_dbus_connection_close_sync (bus, NULL, NULL);
+  g_object_unref (bus);
+  Py_END_ALLOW_THREADS
+  g_main_context_pop_thread_default (self->context);
+}
+
 static void
 kernel_dealloc (PyObject *object)
 {
@@ -328,6 +354,8 @@ kernel_dealloc (PyObject *object)
   PyObject *type = PyObject_Type (object);
   freefunc tp_free = (freefunc) PyType_GetSlot ((PyTypeObject *) type, Py_tp_free);
 
+  kernel_unexport (self);
+  g_clear_pointer (&self->host_document, g_free);
   if (self->kernel != NULL)
     {
       g_signal_handlers_disconnect_by_data (self->kernel, self);
@@ -468,6 +496,101 @@ kernel_interrupt (PyObject *object,
 }
 
 static PyObject *
+kernel_export_dbus (PyObject *object,
+                    PyObject *args,
+                    PyObject *kwargs)
+{
+  static char *keywords[] = { "host", "document", NULL };
+  KernelObject *self = (KernelObject *) object;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *current_document = NULL;
+  GDBusConnection *bus = NULL;
+  BjKernelService *service = NULL;
+  const char *host = NULL;
+  const char *document = NULL;
+  gboolean ok = FALSE;
+
+  if (!PyArg_ParseTupleAndKeywords (args, kwargs, "s|z:export_dbus", keywords, &host, &document))
+    return NULL;
+
+  if (self->service != NULL)
+    {
+      PyErr_Format (module_state (self->module)->error,
+                    _("The kernel is already exported on D-Bus as %s"),
+                    bj_kernel_service_get_instance_name (self->service));
+      return NULL;
+    }
+  if (document != NULL)
+    {
+      g_free (self->host_document);
+      self->host_document = g_strdup (document);
+    }
+  current_document = g_strdup (self->host_document);
+
+  /* Start, Stop and Restart from D-Bus then run on this kernel's context, when
+   * iterate() or run() pumps it. The connection is private so that it never
+   * ends the host when the bus goes away, and closing it drops our names. */
+  g_main_context_push_thread_default (self->context);
+  Py_BEGIN_ALLOW_THREADS
+  {
+    g_autofree char *address = g_dbus_address_get_for_bus_sync (G_BUS_TYPE_SESSION, NULL, &error);
+
+    if (address != NULL)
+      bus = g_dbus_connection_new_for_address_sync (address,
+                                                    G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
+                                                    G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+                                                    NULL, NULL, &error);
+    if (bus != NULL)
+      {
+        service = bj_kernel_service_new (self->kernel, bus, host, current_document);
+        ok = bj_kernel_service_export (service, &error);
+        if (!ok)
+          {
+            g_clear_object (&service);
+            g_dbus_connection_close_sync (bus, NULL, NULL);
+            g_clear_object (&bus);
+          }
+      }
+  }
+  Py_END_ALLOW_THREADS
+  g_main_context_pop_thread_default (self->context);
+
+  if (!ok)
+    {
+      PyErr_Format (module_state (self->module)->error,
+                    _("Cannot export the kernel on D-Bus: %s"), error->message);
+      return NULL;
+    }
+  self->bus = bus;
+  self->service = service;
+  Py_RETURN_NONE;
+}
+
+static PyObject *
+kernel_unexport_dbus (PyObject *object,
+                      PyObject *unused)
+{
+  kernel_unexport ((KernelObject *) object);
+  Py_RETURN_NONE;
+}
+
+static PyObject *
+kernel_set_host_document (PyObject *object,
+                          PyObject *args)
+{
+  KernelObject *self = (KernelObject *) object;
+  const char *document = NULL;
+
+  if (!PyArg_ParseTuple (args, "z:set_host_document", &document))
+    return NULL;
+  g_free (self->host_document);
+  self->host_document = g_strdup (document);
+  if (self->service != NULL)
+    bj_kernel_service_set_host_document (self->service, document);
+  Py_RETURN_NONE;
+}
+
+static PyObject *
 kernel_iterate (PyObject *object,
                 PyObject *unused)
 {
@@ -479,8 +602,9 @@ kernel_iterate (PyObject *object,
     ;
   g_main_context_pop_thread_default (self->context);
 
-  return PyFloat_FromDouble (bj_kernel_get_state (self->kernel) == BJ_KERNEL_STATE_STOPPED
-                             ? STOPPED_INTERVAL : RUNNING_INTERVAL);
+  if (bj_kernel_get_state (self->kernel) != BJ_KERNEL_STATE_STOPPED)
+    return PyFloat_FromDouble (RUNNING_INTERVAL);
+  return PyFloat_FromDouble (self->service != NULL ? EXPORTED_STOPPED_INTERVAL : STOPPED_INTERVAL);
 }
 
 static PyObject *
@@ -562,6 +686,28 @@ kernel_get_namespace (PyObject *object,
 }
 
 static PyObject *
+kernel_get_dbus_name (PyObject *object,
+                      void     *closure)
+{
+  KernelObject *self = (KernelObject *) object;
+
+  if (self->service == NULL)
+    Py_RETURN_NONE;
+  return PyUnicode_FromString (bj_kernel_service_get_instance_name (self->service));
+}
+
+static PyObject *
+kernel_get_host_document (PyObject *object,
+                          void     *closure)
+{
+  KernelObject *self = (KernelObject *) object;
+
+  if (self->host_document == NULL)
+    return PyUnicode_FromString ("");
+  return PyUnicode_FromString (self->host_document);
+}
+
+static PyObject *
 kernel_get_exit_on_shutdown (PyObject *object,
                              void     *closure)
 {
@@ -630,6 +776,18 @@ static PyMethodDef kernel_methods[] = {
     "restart(): stop and start again on the same ports with the same key" },
   { "interrupt", kernel_interrupt, METH_NOARGS,
     "interrupt(): raise KeyboardInterrupt in the running cell, if any" },
+  { "export_dbus", (PyCFunction) (void (*) (void)) kernel_export_dbus, METH_VARARGS | METH_KEYWORDS,
+    "export_dbus(host, document=None): put this kernel on the session bus as\n"
+    "org.bpyjupyter.Kernel.Instance<pid> (and in the queue for org.bpyjupyter.Kernel),\n"
+    "stopped or not. host names the program, e.g. 'Blender 3.4.1'; document is the open\n"
+    "file. Start, Stop and Restart from D-Bus run in iterate() or run(); Interrupt and\n"
+    "the properties are answered at once. Raises KernelError if already exported or the\n"
+    "bus is unreachable." },
+  { "unexport_dbus", kernel_unexport_dbus, METH_NOARGS,
+    "unexport_dbus(): take the kernel off the bus (the kernel itself is left as it is)" },
+  { "set_host_document", kernel_set_host_document, METH_VARARGS,
+    "set_host_document(path): the document now open in the host ('' or None for none);\n"
+    "shown as HostDocument on D-Bus" },
   { "iterate", kernel_iterate, METH_NOARGS,
     "iterate() -> float: handle what is ready without blocking; returns the seconds until the next call" },
   { "run", kernel_run, METH_NOARGS,
@@ -643,6 +801,10 @@ static PyGetSetDef kernel_getset[] = {
   { "connection_info", kernel_get_connection_info, NULL, "a ConnectionInfo while running, else None", NULL },
   { "execution_count", kernel_get_execution_count, NULL, "executions stored in history", NULL },
   { "namespace", kernel_get_namespace, NULL, "the dict cells run in (kept across restarts)", NULL },
+  { "dbus_name", kernel_get_dbus_name, NULL,
+    "the kernel's bus name while exported on D-Bus, else None", NULL },
+  { "host_document", kernel_get_host_document, NULL,
+    "the document set with set_host_document() or export_dbus()", NULL },
   { "exit_on_shutdown", kernel_get_exit_on_shutdown, kernel_set_exit_on_shutdown,
     "stop (rather than restart in place) on a client's shutdown_request", NULL },
   { "shutdown_requested", kernel_get_shutdown_requested, NULL,

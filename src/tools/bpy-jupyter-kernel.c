@@ -25,7 +25,12 @@
 typedef struct {
   GMainLoop *loop;
   int exit_status;
+  BjKernel *kernel;
+  guint idle_timeout;       /* seconds, with --dbus; 0 for never */
+  guint idle_timeout_id;
 } Service;
+
+#define DEFAULT_IDLE_TIMEOUT 60
 
 static gboolean
 on_termination_signal (gpointer user_data)
@@ -48,6 +53,44 @@ on_shutdown_requested (BjKernel *kernel,
    * launched it starts a new process for a restart. */
   g_signal_stop_emission_by_name (kernel, "shutdown-requested");
   g_main_loop_quit (service->loop);
+}
+
+/* --dbus: a service nobody uses (kernel stopped, no calls) for a while exits; D-Bus
+ * activation brings it back when needed. */
+static gboolean
+on_idle_timeout (gpointer user_data)
+{
+  Service *service = user_data;
+
+  service->idle_timeout_id = 0;
+  g_debug ("Exiting after %u s unused", service->idle_timeout);
+  g_main_loop_quit (service->loop);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+rearm_idle_timeout (Service *service)
+{
+  g_clear_handle_id (&service->idle_timeout_id, g_source_remove);
+  if (service->idle_timeout > 0 &&
+      bj_kernel_get_state (service->kernel) == BJ_KERNEL_STATE_STOPPED)
+    service->idle_timeout_id = g_timeout_add_seconds (service->idle_timeout, on_idle_timeout, service);
+}
+
+static void
+on_service_state_changed (BjKernel      *kernel,
+                          BjKernelState  state,
+                          gpointer       user_data)
+{
+  rearm_idle_timeout (user_data);
+}
+
+static void
+on_service_called (BjKernelService *kernel_service,
+                   const char      *method,
+                   gpointer         user_data)
+{
+  rearm_idle_timeout (user_data);
 }
 
 static char *
@@ -237,8 +280,80 @@ initialize_python (GError **error)
   return TRUE;
 }
 
+/* A kernel process, as a kernelspec launches it: serves until shutdown_request. */
+static void
+run_kernel_process (Service    *service,
+                    const char *connection_file)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_signal_connect (service->kernel, "shutdown-requested", G_CALLBACK (on_shutdown_requested), service);
+  if (!bj_kernel_start (service->kernel, &error))
+    {
+      g_printerr (_("Cannot start the kernel: %s\n"), error->message);
+      service->exit_status = EXIT_FAILURE;
+      return;
+    }
+
+  if (connection_file == NULL)
+    g_printerr (_("To connect another client to this kernel, use:\n"
+                  "    jupyter console --existing %s\n"),
+                bj_kernel_get_connection_file (service->kernel));
+  g_main_loop_run (service->loop);
+  if (bj_kernel_get_state (service->kernel) != BJ_KERNEL_STATE_STOPPED &&
+      !bj_kernel_stop (service->kernel, &error))
+    g_warning ("%s", error->message);
+}
+
+/* --dbus: the kernel, stopped, on the session bus until SIGTERM or the idle timeout.
+ * A client's shutdown_request only stops the kernel (or restarts it in place): the
+ * service stays for the next Start. */
+static void
+run_dbus_service (Service *service)
+{
+  g_autoptr(GDBusConnection) connection = NULL;
+  g_autoptr(BjKernelService) kernel_service = NULL;
+  g_autoptr(GError) error = NULL;
+
+  /* Losing the bus raises SIGTERM (GLib's exit-on-close), which ends the loop. */
+  connection = g_bus_get_sync (G_BUS_TYPE_SESSION, NULL, &error);
+  if (connection == NULL)
+    {
+      g_printerr (_("Cannot connect to the session bus: %s\n"), error->message);
+      service->exit_status = EXIT_FAILURE;
+      return;
+    }
+
+  kernel_service = bj_kernel_service_new (service->kernel, connection,
+                                          "bpy-jupyter-kernel " BJ_VERSION, NULL);
+  if (!bj_kernel_service_export (kernel_service, &error))
+    {
+      g_printerr (_("Cannot export the kernel on D-Bus: %s\n"), error->message);
+      service->exit_status = EXIT_FAILURE;
+      return;
+    }
+  g_debug ("On the session bus as %s", bj_kernel_service_get_instance_name (kernel_service));
+
+  g_signal_connect (service->kernel, "state-changed", G_CALLBACK (on_service_state_changed), service);
+  g_signal_connect (kernel_service, "called", G_CALLBACK (on_service_called), service);
+  rearm_idle_timeout (service);
+
+  g_main_loop_run (service->loop);
+
+  g_clear_handle_id (&service->idle_timeout_id, g_source_remove);
+  g_signal_handlers_disconnect_by_data (service->kernel, service);
+  g_signal_handlers_disconnect_by_data (kernel_service, service);
+  if (bj_kernel_get_state (service->kernel) != BJ_KERNEL_STATE_STOPPED &&
+      !bj_kernel_stop (service->kernel, &error))
+    g_warning ("%s", error->message);
+  bj_kernel_service_unexport (kernel_service);
+  g_dbus_connection_flush_sync (connection, NULL, NULL);
+}
+
 static int
-run_kernel (const char *connection_file)
+run_kernel (const char *connection_file,
+            gboolean    dbus,
+            guint       idle_timeout)
 {
   g_autoptr(BjPythonExecutor) executor = NULL;
   g_autoptr(BjKernel) kernel = NULL;
@@ -274,26 +389,15 @@ run_kernel (const char *connection_file)
 
   loop = g_main_loop_new (NULL, FALSE);
   service.loop = loop;
-  g_signal_connect (kernel, "shutdown-requested", G_CALLBACK (on_shutdown_requested), &service);
+  service.kernel = kernel;
+  service.idle_timeout = idle_timeout;
   sigterm_id = g_unix_signal_add (SIGTERM, on_termination_signal, &service);
   sighup_id = g_unix_signal_add (SIGHUP, on_termination_signal, &service);
 
-  if (!bj_kernel_start (kernel, &error))
-    {
-      g_printerr (_("Cannot start the kernel: %s\n"), error->message);
-      service.exit_status = EXIT_FAILURE;
-    }
+  if (dbus)
+    run_dbus_service (&service);
   else
-    {
-      if (connection_file == NULL)
-        g_printerr (_("To connect another client to this kernel, use:\n"
-                      "    jupyter console --existing %s\n"),
-                    bj_kernel_get_connection_file (kernel));
-      g_main_loop_run (loop);
-      if (bj_kernel_get_state (kernel) != BJ_KERNEL_STATE_STOPPED &&
-          !bj_kernel_stop (kernel, &error))
-        g_warning ("%s", error->message);
-    }
+    run_kernel_process (&service, connection_file);
 
   g_source_remove (sigterm_id);
   g_source_remove (sighup_id);
@@ -317,12 +421,20 @@ main (int    argc,
   g_autofree char *blender = NULL;
   gboolean install = FALSE;
   gboolean install_blender = FALSE;
+  gboolean dbus = FALSE;
+  int idle_timeout = -1;
   gboolean user = FALSE;
   gboolean version = FALSE;
   const GOptionEntry entries[] = {
     { "connection-file", 'f', 0, G_OPTION_ARG_FILENAME, &connection_file,
       N_("Use this connection file (created with free ports and a new key if it does not exist)"),
       N_("FILE") },
+    { "dbus", 0, 0, G_OPTION_ARG_NONE, &dbus,
+      N_("Run as a session-bus service: export the kernel, stopped, as org.bpyjupyter.Kernel "
+         "for clients to start and stop"), NULL },
+    { "idle-timeout", 0, 0, G_OPTION_ARG_INT, &idle_timeout,
+      N_("With --dbus: exit after this long with the kernel stopped and no calls "
+         "(default 60; 0 for never)"), N_("SECONDS") },
     { "install", 0, 0, G_OPTION_ARG_NONE, &install,
       N_("Install the “" KERNELSPEC_NAME "” kernelspec and exit"), NULL },
     { "install-blender", 0, 0, G_OPTION_ARG_NONE, &install_blender,
@@ -377,10 +489,26 @@ main (int    argc,
       g_printerr (_("Use either --user or --prefix, not both\n"));
       return 2;
     }
+  if (idle_timeout != -1 && !dbus)
+    {
+      g_printerr (_("--idle-timeout only goes with --dbus\n"));
+      return 2;
+    }
+  if (idle_timeout < -1)
+    {
+      g_printerr (_("--idle-timeout takes a number of seconds, 0 or more\n"));
+      return 2;
+    }
+  if (dbus && (install || install_blender))
+    {
+      g_printerr (_("--dbus does not go with --install or --install-blender\n"));
+      return 2;
+    }
   if (install)
     return install_kernelspec (argv[0], user, prefix);
   if (install_blender)
     return install_blender_kernelspec (blender, user, prefix);
 
-  return run_kernel (connection_file);
+  return run_kernel (connection_file, dbus,
+                     idle_timeout == -1 ? DEFAULT_IDLE_TIMEOUT : (guint) idle_timeout);
 }
