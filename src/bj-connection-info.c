@@ -51,6 +51,8 @@ static const char * const port_members[BJ_N_CHANNELS] = {
  * bj_channel_get_name:
  * @channel: a channel
  *
+ * Names a channel.
+ *
  * Returns: the channel's name as the messaging spec writes it (`shell`, `iopub`,
  *   `stdin`, `control`, `hb`)
  */
@@ -90,6 +92,8 @@ bj_connection_info_new (void)
 /**
  * bj_connection_info_copy:
  * @self: connection info
+ *
+ * Copies connection info, key included.
  *
  * Returns: (transfer full): a deep copy of @self
  */
@@ -318,6 +322,8 @@ bj_connection_info_new_from_file (const char  *path,
  * bj_connection_info_get_ip:
  * @self: connection info
  *
+ * Gets the address the kernel binds.
+ *
  * Returns: the address to bind (tcp), or the path prefix of the sockets (ipc)
  */
 const char *
@@ -347,6 +353,8 @@ bj_connection_info_set_ip (BjConnectionInfo *self,
 /**
  * bj_connection_info_get_transport:
  * @self: connection info
+ *
+ * Gets the ZeroMQ transport.
  *
  * Returns: `tcp` or `ipc`
  */
@@ -391,6 +399,8 @@ bj_connection_info_set_transport (BjConnectionInfo  *self,
  * @self: connection info
  * @channel: a channel
  *
+ * Gets the port of one channel.
+ *
  * Returns: the port of @channel, or 0 if it is yet to be chosen
  */
 guint
@@ -424,6 +434,9 @@ bj_connection_info_set_port (BjConnectionInfo *self,
 /**
  * bj_connection_info_get_key:
  * @self: connection info
+ *
+ * Gets the key messages are signed with. Never show it: display text
+ * comes from [method@ConnectionInfo.to_json] without the key.
  *
  * Returns: the signing key; empty if messages are not signed
  */
@@ -492,6 +505,8 @@ bj_connection_info_generate_key (BjConnectionInfo  *self,
  * bj_connection_info_get_signature_scheme:
  * @self: connection info
  *
+ * Gets how messages are signed.
+ *
  * Returns: the signature scheme, `hmac-sha256`
  */
 const char *
@@ -534,6 +549,8 @@ bj_connection_info_set_signature_scheme (BjConnectionInfo  *self,
 /**
  * bj_connection_info_get_kernel_name:
  * @self: connection info
+ *
+ * Gets the name of the kernelspec the connection is for.
  *
  * Returns: the kernelspec name the file was written for; may be empty
  */

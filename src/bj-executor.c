@@ -7,6 +7,7 @@
 
 #include "bj-executor.h"
 #include "bj-kernel.h"
+#include "bj-wire-private.h"
 
 /**
  * BjExecutor:
@@ -59,7 +60,7 @@ default_complete (BjExecutor *self,
 {
   JsonObject *reply = reply_with_status ("ok");
   JsonObject *content = bj_message_get_content (request);
-  gint64 cursor = json_object_get_int_member_with_default (content, "cursor_pos", 0);
+  gint64 cursor = bj_json_get_int (content, "cursor_pos", 0);
 
   json_object_set_array_member (reply, "matches", json_array_new ());
   json_object_set_int_member (reply, "cursor_start", cursor);
@@ -126,6 +127,9 @@ bj_executor_default_init (BjExecutorInterface *iface)
  * bj_executor_get_kernel_info: (virtual get_kernel_info)
  * @self: an executor
  *
+ * Asks the executor for the language-specific part of `kernel_info_reply`.
+ * The kernel calls it once per start and adds the protocol fields itself.
+ *
  * Returns: (transfer full): `language_info`, `banner` and `help_links` for
  *   `kernel_info_reply`
  */
@@ -181,6 +185,10 @@ bj_executor_detach (BjExecutor *self,
  * @request: the `execute_request`
  * @execution_count: the number of this execution
  *
+ * Runs the code of an `execute_request`. Outputs go out through @kernel while
+ * the code runs ([method@Kernel.write_stream], [method@Kernel.publish]); the kernel
+ * publishes the status, the `execute_input` and the reply around this call.
+ *
  * Returns: (transfer full): the `execute_reply` content
  */
 JsonObject *
@@ -199,6 +207,8 @@ bj_executor_execute (BjExecutor *self,
  * @kernel: the kernel
  * @request: the `complete_request`
  *
+ * Answers a `complete_request`.
+ *
  * Returns: (transfer full): the `complete_reply` content
  */
 JsonObject *
@@ -215,6 +225,8 @@ bj_executor_complete (BjExecutor *self,
  * @self: an executor
  * @kernel: the kernel
  * @request: the `inspect_request`
+ *
+ * Answers an `inspect_request`.
  *
  * Returns: (transfer full): the `inspect_reply` content
  */
@@ -233,6 +245,8 @@ bj_executor_inspect (BjExecutor *self,
  * @kernel: the kernel
  * @request: the `is_complete_request`
  *
+ * Answers an `is_complete_request`.
+ *
  * Returns: (transfer full): the `is_complete_reply` content
  */
 JsonObject *
@@ -249,6 +263,8 @@ bj_executor_is_complete (BjExecutor *self,
  * @self: an executor
  * @kernel: the kernel
  * @request: the `history_request`
+ *
+ * Answers a `history_request`.
  *
  * Returns: (transfer full): the `history_reply` content
  */
@@ -268,6 +284,10 @@ bj_executor_history (BjExecutor *self,
  * @request: a shell request of another type
  * @reply: (out) (transfer full) (optional) (nullable): the reply content, %NULL
  *   for a message that has no reply (`comm_msg`, …)
+ *
+ * Offers the executor a shell request the kernel does not handle itself:
+ * comms (`comm_open`, `comm_msg`, `comm_close`, `comm_info_request`) and any
+ * other type.
  *
  * Returns: %TRUE if the executor handled the message type
  */

@@ -14,6 +14,7 @@
 #include "bj-error.h"
 #include "bj-io-private.h"
 #include "bj-kernel.h"
+#include "bj-wire-private.h"
 
 /**
  * BjKernel:
@@ -119,6 +120,8 @@ set_state (BjKernel      *self,
  * bj_kernel_state_to_string:
  * @state: a state
  *
+ * Names a state.
+ *
  * Returns: the state's name as shown to users and on D-Bus: `stopped`, `starting`,
  *   `idle`, `busy` or `stopping`
  */
@@ -215,9 +218,9 @@ execute (BjKernel   *self,
 {
   JsonObject *content = bj_message_get_content (request);
   JsonNode *code_node = json_object_get_member (content, "code");
-  gboolean silent = json_object_get_boolean_member_with_default (content, "silent", FALSE);
+  gboolean silent = bj_json_get_boolean (content, "silent", FALSE);
   gboolean store_history = !silent &&
-    json_object_get_boolean_member_with_default (content, "store_history", TRUE);
+    bj_json_get_boolean (content, "store_history", TRUE);
   JsonObject *reply;
   const char *status;
 
@@ -267,7 +270,7 @@ execute (BjKernel   *self,
   if (!json_object_has_member (reply, "status"))
     json_object_set_string_member (reply, "status", "ok");
   json_object_set_int_member (reply, "execution_count", (gint64) self->execution_count);
-  if (g_str_equal (json_object_get_string_member (reply, "status"), "ok"))
+  if (g_str_equal (bj_json_get_string (reply, "status", ""), "ok"))
     {
       if (!json_object_has_member (reply, "payload"))
         json_object_set_array_member (reply, "payload", json_array_new ());
@@ -275,7 +278,7 @@ execute (BjKernel   *self,
         json_object_set_object_member (reply, "user_expressions", json_object_new ());
     }
 
-  status = json_object_get_string_member (reply, "status");
+  status = bj_json_get_string (reply, "status", "");
   g_signal_emit (self, signals[SIGNAL_EXECUTE_FINISHED], 0, self->execution_count, status);
   return reply;
 }
@@ -313,9 +316,9 @@ handle_request (BjKernel  *self,
       JsonObject *content = bj_message_get_content (request);
 
       reply = execute (self, request);
-      abort_queue = g_str_equal (json_object_get_string_member (reply, "status"), "error") &&
-        !json_object_get_boolean_member_with_default (content, "silent", FALSE) &&
-        json_object_get_boolean_member_with_default (content, "stop_on_error", TRUE);
+      abort_queue = g_str_equal (bj_json_get_string (reply, "status", ""), "error") &&
+        !bj_json_get_boolean (content, "silent", FALSE) &&
+        bj_json_get_boolean (content, "stop_on_error", TRUE);
     }
   else if (g_str_equal (msg_type, "complete_request"))
     reply = bj_executor_complete (self->executor, self, request);
@@ -689,6 +692,62 @@ bj_kernel_stop (BjKernel  *self,
   return TRUE;
 }
 
+/**
+ * bj_kernel_restart:
+ * @self: a kernel
+ * @error: return location for a #GError
+ *
+ * Stops the kernel and starts it again on the same ports, with the same key and
+ * connection file, so connected clients carry on. Call it on the owner thread, not
+ * from inside a running cell.
+ *
+ * Returns: %TRUE once running again; %FALSE with @error set: %BJ_ERROR_NOT_RUNNING
+ *   if it was not running, %BJ_ERROR_BUSY from inside a running cell (both change
+ *   nothing), or an error of [method@Kernel.start], leaving the kernel stopped
+ */
+gboolean
+bj_kernel_restart (BjKernel  *self,
+                   GError   **error)
+{
+  g_autoptr(BjConnectionInfo) info = NULL;
+
+  g_return_val_if_fail (BJ_IS_KERNEL (self), FALSE);
+
+  info = bj_kernel_get_connection_info (self);
+  if (!bj_kernel_stop (self, error))
+    return FALSE;
+  bj_kernel_set_connection_info (self, info);
+  return bj_kernel_start (self, error);
+}
+
+/**
+ * bj_kernel_interrupt:
+ * @self: a kernel
+ * @error: return location for a #GError
+ *
+ * Interrupts the running cell through the executor, as a client's
+ * `interrupt_request` does. Unlike everything else on a kernel this may be called
+ * from any thread, which is the point: the owner thread is the one running the cell.
+ *
+ * Returns: %TRUE if a cell was running and was asked to stop; %FALSE with
+ *   %BJ_ERROR_NOT_BUSY when no cell runs (nothing is done)
+ */
+gboolean
+bj_kernel_interrupt (BjKernel  *self,
+                     GError   **error)
+{
+  g_return_val_if_fail (BJ_IS_KERNEL (self), FALSE);
+
+  if (!g_atomic_int_get (&self->executing))
+    {
+      g_set_error_literal (error, BJ_ERROR, BJ_ERROR_NOT_BUSY,
+                           _("No cell is running: there is nothing to interrupt"));
+      return FALSE;
+    }
+  bj_executor_interrupt (self->executor);
+  return TRUE;
+}
+
 static void
 bj_kernel_real_shutdown_requested (BjKernel *self,
                                    gboolean  restart)
@@ -833,7 +892,7 @@ bj_kernel_request_input (BjKernel    *self,
                            _("Input can only be requested while a cell runs"));
       return NULL;
     }
-  if (!json_object_get_boolean_member_with_default (bj_message_get_content (self->current_request),
+  if (!bj_json_get_boolean (bj_message_get_content (self->current_request),
                                                     "allow_stdin", FALSE))
     {
       g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
@@ -846,6 +905,9 @@ bj_kernel_request_input (BjKernel    *self,
 /**
  * bj_kernel_new:
  * @executor: the executor that runs code
+ *
+ * Creates a kernel that runs code with @executor. It listens only once
+ * started with [method@Kernel.start] or [method@Kernel.start_async].
  *
  * Returns: (transfer full): a new, stopped kernel
  */
@@ -860,6 +922,8 @@ bj_kernel_new (BjExecutor *executor)
  * bj_kernel_get_state:
  * @self: a kernel
  *
+ * Gets where the kernel is in its life cycle: [property@Kernel:state].
+ *
  * Returns: the current state
  */
 BjKernelState
@@ -873,6 +937,8 @@ bj_kernel_get_state (BjKernel *self)
  * bj_kernel_get_executor:
  * @self: a kernel
  *
+ * Gets the executor that runs the kernel's code.
+ *
  * Returns: (transfer none): the executor
  */
 BjExecutor *
@@ -885,6 +951,8 @@ bj_kernel_get_executor (BjKernel *self)
 /**
  * bj_kernel_get_connection_file:
  * @self: a kernel
+ *
+ * Gets the connection file the kernel reads or writes when it starts.
  *
  * Returns: (nullable) (type filename): the connection file, or %NULL before the
  *   first start when none was set
@@ -922,6 +990,8 @@ bj_kernel_set_connection_file (BjKernel   *self,
  * bj_kernel_get_connection_info:
  * @self: a kernel
  *
+ * Gets where the kernel listens and its key.
+ *
  * Returns: (transfer full) (nullable): a copy of the connection info in use while
  *   running (ports resolved), or the configured one when stopped
  */
@@ -956,6 +1026,9 @@ bj_kernel_set_connection_info (BjKernel               *self,
  * bj_kernel_get_execution_count:
  * @self: a kernel
  *
+ * Gets [property@Kernel:execution-count], the number of the last cell
+ * stored in history.
+ *
  * Returns: the number of executions stored in history so far
  */
 guint64
@@ -969,6 +1042,9 @@ bj_kernel_get_execution_count (BjKernel *self)
  * bj_kernel_get_session:
  * @self: a kernel
  *
+ * Gets the session id the kernel signs its messages with; a new one is
+ * made at each start.
+ *
  * Returns: (nullable): the session id of the current run, %NULL before the first
  */
 const char *
@@ -981,6 +1057,9 @@ bj_kernel_get_session (BjKernel *self)
 /**
  * bj_kernel_get_owner_context:
  * @self: a kernel
+ *
+ * Gets the main context the kernel serves: the thread-default context of
+ * the thread that started it.
  *
  * Returns: (transfer none) (nullable): the main context requests are handled on
  *   while running
@@ -1203,4 +1282,190 @@ static void
 bj_kernel_init (BjKernel *self)
 {
   self->incoming = g_async_queue_new_full ((GDestroyNotify) incoming_free);
+}
+
+/* ---- asynchronous start and stop ----
+ *
+ * Binding the sockets and joining the I/O thread take milliseconds, so the work
+ * itself is not moved to a thread: it must happen on the owner context anyway (the
+ * kernel's sources live there and stop must not race a running request). What the
+ * async variants add is ordering with the rest of the loop, a GCancellable that is
+ * honoured until the work begins, and a callback in the caller's context. */
+
+static gboolean
+start_in_owner_context (gpointer user_data)
+{
+  GTask *task = G_TASK (user_data);
+  BjKernel *self = g_task_get_source_object (task);
+  GMainContext *context = g_task_get_context (task);
+  GError *error = NULL;
+  gboolean started;
+
+  if (g_task_return_error_if_cancelled (task))
+    return G_SOURCE_REMOVE;
+
+  /* The kernel serves the thread-default context of the caller of start_async,
+   * the one this task dispatches in, as bj_kernel_start() would have. */
+  g_main_context_push_thread_default (context);
+  started = bj_kernel_start (self, &error);
+  g_main_context_pop_thread_default (context);
+
+  if (started)
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+  return G_SOURCE_REMOVE;
+}
+
+/**
+ * bj_kernel_start_async:
+ * @self: a stopped kernel
+ * @cancellable: (nullable): a #GCancellable, or %NULL
+ * @callback: (scope async) (nullable): called once the kernel started or failed to
+ * @user_data: (closure): data for @callback
+ *
+ * Starts the kernel like [method@Kernel.start], from the next iteration of the
+ * calling thread's thread-default main context, which becomes the owner context.
+ * Cancelling @cancellable before then leaves the kernel stopped and finishes with
+ * %G_IO_ERROR_CANCELLED; once started, cancelling does not stop it.
+ *
+ * Finish with [method@Kernel.start_finish] in @callback, which is called in the
+ * same context.
+ */
+void
+bj_kernel_start_async (BjKernel            *self,
+                       GCancellable        *cancellable,
+                       GAsyncReadyCallback  callback,
+                       gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(GSource) source = NULL;
+
+  g_return_if_fail (BJ_IS_KERNEL (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, bj_kernel_start_async);
+  g_task_set_name (task, "[bpy-jupyter] kernel start");
+  if (g_task_return_error_if_cancelled (task))
+    return;
+
+  source = g_idle_source_new ();
+  g_source_set_static_name (source, "[bpy-jupyter] kernel start");
+  g_task_attach_source (task, source, start_in_owner_context);
+}
+
+/**
+ * bj_kernel_start_finish:
+ * @self: a kernel
+ * @result: the result given to the callback of [method@Kernel.start_async]
+ * @error: return location for a #GError
+ *
+ * Finishes [method@Kernel.start_async].
+ *
+ * Returns: %TRUE once the kernel is idle and reachable; %FALSE with @error set:
+ *   %G_IO_ERROR_CANCELLED, or any error of [method@Kernel.start]
+ */
+gboolean
+bj_kernel_start_finish (BjKernel      *self,
+                        GAsyncResult  *result,
+                        GError       **error)
+{
+  g_return_val_if_fail (BJ_IS_KERNEL (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (g_async_result_is_tagged (result, bj_kernel_start_async), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+static gboolean
+stop_in_owner_context (gpointer user_data)
+{
+  GTask *task = G_TASK (user_data);
+  BjKernel *self = g_task_get_source_object (task);
+  GError *error = NULL;
+
+  if (g_task_return_error_if_cancelled (task))
+    return G_SOURCE_REMOVE;
+
+  if (bj_kernel_stop (self, &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+  return G_SOURCE_REMOVE;
+}
+
+/**
+ * bj_kernel_stop_async:
+ * @self: a running kernel
+ * @cancellable: (nullable): a #GCancellable, or %NULL
+ * @callback: (scope async) (nullable): called once the kernel stopped or failed to
+ * @user_data: (closure): data for @callback
+ *
+ * Stops the kernel like [method@Kernel.stop], from the next iteration of its owner
+ * context. Call it on the owner thread; unlike [method@Kernel.stop] it may be
+ * called from inside a running cell: the kernel then stops once the cell returned
+ * and its reply went out. Cancelling @cancellable before the kernel begins to stop
+ * leaves it running and finishes with %G_IO_ERROR_CANCELLED.
+ *
+ * Finish with [method@Kernel.stop_finish] in @callback, which is called in the
+ * calling thread's thread-default main context.
+ */
+void
+bj_kernel_stop_async (BjKernel            *self,
+                      GCancellable        *cancellable,
+                      GAsyncReadyCallback  callback,
+                      gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(GSource) source = NULL;
+
+  g_return_if_fail (BJ_IS_KERNEL (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, bj_kernel_stop_async);
+  g_task_set_name (task, "[bpy-jupyter] kernel stop");
+  if (g_task_return_error_if_cancelled (task))
+    return;
+
+  if (self->owner_context == NULL ||
+      self->state == BJ_KERNEL_STATE_STOPPED || self->state == BJ_KERNEL_STATE_STOPPING)
+    {
+      g_task_return_new_error (task, BJ_ERROR, BJ_ERROR_NOT_RUNNING,
+                               "%s", _("The kernel is not running"));
+      return;
+    }
+
+  /* Not g_task_attach_source(): the work belongs to the owner context, which need
+   * not be the caller's. The source keeps the task (and so the kernel) alive. */
+  source = g_idle_source_new ();
+  g_source_set_priority (source, G_PRIORITY_DEFAULT);
+  g_source_set_static_name (source, "[bpy-jupyter] kernel stop");
+  g_source_set_callback (source, stop_in_owner_context, g_object_ref (task), g_object_unref);
+  g_source_attach (source, self->owner_context);
+}
+
+/**
+ * bj_kernel_stop_finish:
+ * @self: a kernel
+ * @result: the result given to the callback of [method@Kernel.stop_async]
+ * @error: return location for a #GError
+ *
+ * Finishes [method@Kernel.stop_async].
+ *
+ * Returns: %TRUE once stopped; %FALSE with @error set: %G_IO_ERROR_CANCELLED,
+ *   %BJ_ERROR_NOT_RUNNING, or %BJ_ERROR_BUSY if the owner context was iterated
+ *   from inside a running cell
+ */
+gboolean
+bj_kernel_stop_finish (BjKernel      *self,
+                       GAsyncResult  *result,
+                       GError       **error)
+{
+  g_return_val_if_fail (BJ_IS_KERNEL (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (g_async_result_is_tagged (result, bj_kernel_stop_async), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
 }

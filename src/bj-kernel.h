@@ -57,6 +57,30 @@ gboolean           bj_kernel_start                  (BjKernel          *self,
 BJ_EXPORT
 gboolean           bj_kernel_stop                   (BjKernel          *self,
                                                      GError           **error);
+BJ_EXPORT
+gboolean           bj_kernel_restart                (BjKernel          *self,
+                                                     GError           **error);
+BJ_EXPORT
+gboolean           bj_kernel_interrupt              (BjKernel          *self,
+                                                     GError           **error);
+BJ_EXPORT
+void               bj_kernel_start_async            (BjKernel           *self,
+                                                     GCancellable       *cancellable,
+                                                     GAsyncReadyCallback callback,
+                                                     gpointer            user_data);
+BJ_EXPORT
+gboolean           bj_kernel_start_finish           (BjKernel          *self,
+                                                     GAsyncResult      *result,
+                                                     GError           **error);
+BJ_EXPORT
+void               bj_kernel_stop_async             (BjKernel           *self,
+                                                     GCancellable       *cancellable,
+                                                     GAsyncReadyCallback callback,
+                                                     gpointer            user_data);
+BJ_EXPORT
+gboolean           bj_kernel_stop_finish            (BjKernel          *self,
+                                                     GAsyncResult      *result,
+                                                     GError           **error);
 
 BJ_EXPORT
 BjKernelState      bj_kernel_get_state              (BjKernel          *self);

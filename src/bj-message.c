@@ -109,6 +109,8 @@ bj_message_new (const char *msg_type,
  * bj_message_ref:
  * @self: a message
  *
+ * Takes a reference to a message.
+ *
  * Returns: (transfer full): @self
  */
 BjMessage *
@@ -159,6 +161,8 @@ header_member (BjMessage  *self,
  * bj_message_get_msg_type:
  * @self: a message
  *
+ * Gets the message type.
+ *
  * Returns: the header's `msg_type`
  */
 const char *
@@ -171,6 +175,8 @@ bj_message_get_msg_type (BjMessage *self)
 /**
  * bj_message_get_msg_id:
  * @self: a message
+ *
+ * Gets the message id.
  *
  * Returns: the header's `msg_id`
  */
@@ -185,6 +191,8 @@ bj_message_get_msg_id (BjMessage *self)
  * bj_message_get_session:
  * @self: a message
  *
+ * Gets the session id of the message's sender.
+ *
  * Returns: the header's `session`, empty if absent
  */
 const char *
@@ -197,6 +205,8 @@ bj_message_get_session (BjMessage *self)
 /**
  * bj_message_get_header:
  * @self: a message
+ *
+ * Gets the header.
  *
  * Returns: (transfer none): the header
  */
@@ -211,6 +221,8 @@ bj_message_get_header (BjMessage *self)
  * bj_message_get_parent_header:
  * @self: a message
  *
+ * Gets the header of the message this one answers.
+ *
  * Returns: (transfer none): the parent header, empty for unsolicited messages
  */
 JsonObject *
@@ -223,6 +235,8 @@ bj_message_get_parent_header (BjMessage *self)
 /**
  * bj_message_get_metadata:
  * @self: a message
+ *
+ * Gets the metadata.
  *
  * Returns: (transfer none): the metadata
  */
@@ -314,6 +328,8 @@ part_text (BjMessage *self,
  * bj_message_get_content_json:
  * @self: a message
  *
+ * Gets the content as JSON text.
+ *
  * Returns: (transfer full): the content as JSON text (as received, if received)
  */
 GBytes *
@@ -327,6 +343,8 @@ bj_message_get_content_json (BjMessage *self)
  * bj_message_get_header_json:
  * @self: a message
  *
+ * Gets the header as JSON text.
+ *
  * Returns: (transfer full): the header as JSON text (as received, if received)
  */
 GBytes *
@@ -339,6 +357,8 @@ bj_message_get_header_json (BjMessage *self)
 /**
  * bj_message_get_identities:
  * @self: a message
+ *
+ * Gets the routing identities a ROUTER socket put in front of the message.
  *
  * Returns: (transfer none) (element-type GBytes): the ZeroMQ routing identities
  */
@@ -371,6 +391,8 @@ bj_message_set_identities (BjMessage *self,
 /**
  * bj_message_get_buffers:
  * @self: a message
+ *
+ * Gets the binary buffers sent after the content.
  *
  * Returns: (transfer none) (element-type GBytes): the binary buffers
  */
@@ -428,6 +450,9 @@ bj_message_parse (GBytes * const *frames,
  * @self: a message
  * @key: (nullable): the signing key; %NULL or empty to leave messages unsigned
  *
+ * Turns the message into the frames of one multipart ZeroMQ message, signed
+ * with @key.
+ *
  * Returns: (transfer container) (element-type GBytes): the frames to send:
  *   identities, delimiter, signature, header, parent header, metadata, content,
  *   buffers
@@ -460,6 +485,8 @@ bj_message_serialize (BjMessage  *self,
  * @parent_header: the parent header frame
  * @metadata: the metadata frame
  * @content: the content frame
+ *
+ * Computes the HMAC-SHA256 signature of a message's four JSON frames.
  *
  * Returns: (transfer full): the lowercase hexadecimal HMAC-SHA256 of the four
  *   frames, or an empty string if @key is empty

@@ -11,6 +11,7 @@
 # include "bj-error.h"
 # include "bj-executor.h"
 # include "bj-kernel.h"
+# include "bj-kernel-service.h"
 # include "bj-message.h"
 # include "bj-version.h"
 #undef BJ_INSIDE

@@ -29,6 +29,26 @@
 #define RUNTIME_MODULE_NAME "_bpy_jupyter_runtime"
 #define RUNTIME_RESOURCE "/org/bpyjupyter/python/bj_runtime.py"
 
+/**
+ * BjPythonExecutor:
+ *
+ * Runs Python for a [class@BpyJupyter.Kernel], in the interpreter of the process it
+ * is loaded into.
+ *
+ * Cells run on the thread that created the executor, the kernel's owner thread,
+ * in one namespace that persists between cells. Outputs are rich (`IPython.display`,
+ * matplotlib inline), `input()` asks the frontend, and comms reach the `comm`
+ * package. While a cell runs, `sys.stdout` and `sys.stderr` write to the notebook;
+ * between cells the host's own prints go where they went before.
+ *
+ * The executor takes the GIL itself around each call into Python, so its caller
+ * need not hold it: through PyGObject, which releases the GIL around calls into C
+ * and while a [struct@GLib.MainLoop] runs, a cell runs whenever the loop
+ * dispatches a request.
+ *
+ * Create it with [ctor@PythonExecutor.new]; an executor made with
+ * `g_object_new()` has no Python runtime and cannot run cells.
+ */
 struct _BjPythonExecutor {
   GObject parent_instance;
 
@@ -495,9 +515,12 @@ load_runtime (BjPythonExecutor  *self,
  * @error: return location for a #GError
  *
  * Creates the executor in the running Python interpreter. Python must be
- * initialized; the calling thread becomes the one that runs cells.
+ * initialized; the calling thread becomes the one that runs cells, so call it on
+ * the thread that will start the kernel and iterate its main context. The GIL may
+ * be held or not: the executor takes it with `PyGILState_Ensure()`.
  *
  * Returns: (transfer full) (nullable): the executor, or %NULL with @error set
+ *   (%BJ_ERROR_FAILED when Python is not initialized or its runtime fails to load)
  */
 BjPythonExecutor *
 bj_python_executor_new (GError **error)
