@@ -14,6 +14,7 @@
 #include <locale.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <bpyjupyter.h>
 
@@ -28,6 +29,7 @@ typedef struct {
   BjKernel *kernel;
   guint idle_timeout;       /* seconds, with --dbus; 0 for never */
   guint idle_timeout_id;
+  pid_t parent_pid;         /* the launching client, when JPY_PARENT_PID says so */
 } Service;
 
 #define DEFAULT_IDLE_TIMEOUT 60
@@ -280,12 +282,48 @@ initialize_python (GError **error)
   return TRUE;
 }
 
+/* jupyter_client names itself in JPY_PARENT_PID. When that client dies without a
+ * shutdown_request (killed, or its terminal closed), the kernel is reparented: it
+ * then stops rather than stay behind, as ipykernel does. */
+static gboolean
+on_parent_check (gpointer user_data)
+{
+  Service *service = user_data;
+
+  if (getppid () != service->parent_pid)
+    {
+      g_message ("The client that launched this kernel is gone: stopping");
+      g_main_loop_quit (service->loop);
+      return G_SOURCE_REMOVE;
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+static guint
+watch_parent (Service *service)
+{
+  const char *parent = g_getenv ("JPY_PARENT_PID");
+  guint64 pid = 0;
+
+  if (parent == NULL || !g_ascii_string_to_unsigned (parent, 10, 2, G_MAXINT, &pid, NULL))
+    return 0;
+  service->parent_pid = getppid ();
+  if ((guint64) service->parent_pid != pid)
+    {
+      /* Launched through a wrapper (a shell, a sandbox): its death counts too. */
+      g_debug ("JPY_PARENT_PID %s is not our parent %d; watching the parent",
+               parent, (int) service->parent_pid);
+    }
+  return g_timeout_add_seconds (1, on_parent_check, service);
+}
+
 /* A kernel process, as a kernelspec launches it: serves until shutdown_request. */
 static void
 run_kernel_process (Service    *service,
                     const char *connection_file)
 {
   g_autoptr(GError) error = NULL;
+  guint parent_watch_id;
 
   g_signal_connect (service->kernel, "shutdown-requested", G_CALLBACK (on_shutdown_requested), service);
   if (!bj_kernel_start (service->kernel, &error))
@@ -299,7 +337,9 @@ run_kernel_process (Service    *service,
     g_printerr (_("To connect another client to this kernel, use:\n"
                   "    jupyter console --existing %s\n"),
                 bj_kernel_get_connection_file (service->kernel));
+  parent_watch_id = watch_parent (service);
   g_main_loop_run (service->loop);
+  g_clear_handle_id (&parent_watch_id, g_source_remove);
   if (bj_kernel_get_state (service->kernel) != BJ_KERNEL_STATE_STOPPED &&
       !bj_kernel_stop (service->kernel, &error))
     g_warning ("%s", error->message);

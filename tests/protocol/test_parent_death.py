@@ -1,0 +1,50 @@
+"""A kernel whose launching client dies without a shutdown_request stops by itself.
+
+jupyter_client names itself in JPY_PARENT_PID; a kernel left behind by a killed
+client (or a closed terminal) would otherwise hold its ports forever.
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+import bjtest
+
+
+class ParentDeath(unittest.TestCase):
+    def test_kernel_stops_when_its_client_dies(self):
+        argv_template = json.loads(os.environ["BJ_KERNEL_ARGV"])
+        with tempfile.TemporaryDirectory() as tmp:
+            connection_file = os.path.join(tmp, "kernel.json")
+            pid_file = os.path.join(tmp, "kernel.pid")
+            argv = [a.replace("{connection_file}", connection_file) for a in argv_template]
+            # The "client": starts the kernel as jupyter_client does, then dies abruptly.
+            client = subprocess.Popen([sys.executable, "-c", (
+                "import os, subprocess, sys, time\n"
+                "env = dict(os.environ, JPY_PARENT_PID=str(os.getpid()))\n"
+                "kernel = subprocess.Popen(%r, env=env, stderr=subprocess.DEVNULL)\n"
+                "open(%r, 'w').write(str(kernel.pid))\n"
+                "deadline = time.monotonic() + 10\n"
+                "while not os.path.exists(%r) and time.monotonic() < deadline: time.sleep(0.05)\n"
+                "os._exit(0)\n") % (argv, pid_file, connection_file)])
+            self.assertEqual(client.wait(timeout=15), 0)
+            with open(pid_file) as f:
+                kernel_pid = int(f.read())
+            deadline = time.monotonic() + 5 * bjtest.TIME_SCALE
+            while time.monotonic() < deadline:
+                try:
+                    os.kill(kernel_pid, 0)
+                except ProcessLookupError:
+                    break
+                time.sleep(0.1)
+            else:
+                os.kill(kernel_pid, 9)
+                self.fail("the kernel outlived its client by more than 5 s")
+            self.assertFalse(os.path.exists(connection_file), "the kernel left its connection file")
+
+
+if __name__ == "__main__":
+    bjtest.main()
