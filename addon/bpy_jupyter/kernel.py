@@ -83,6 +83,34 @@ def start(prefs):
     _tag_redraw()
 
 
+def configure(prefs):
+    """What a Start over D-Bus uses: the same file, address and transport as the panel."""
+    if _kernel is not None and current_kernel() is None and prefs is not None:
+        # Until the user confirms it in the preferences, a remote Start stays local.
+        ip = prefs.ip if prefs.is_loopback() or prefs.allow_remote else "127.0.0.1"
+        _kernel.configure(connection_file_path(prefs), ip=ip, transport=prefs.transport)
+
+
+def update_dbus_export(prefs):
+    """Export the kernel on the session bus (org.bpyjupyter.Kernel) or stop doing so.
+
+    Only where a session bus exists: without DBUS_SESSION_BUS_ADDRESS, GIO would try
+    to autolaunch one, which a Blender under Xvfb or ssh must not do.
+    """
+    kernel = _get_kernel()
+    wanted = (prefs is not None and prefs.dbus_export
+              and bool(os.environ.get("DBUS_SESSION_BUS_ADDRESS")))
+    if wanted and kernel.dbus_name is None:
+        try:
+            configure(prefs)
+            kernel.export_dbus("Blender " + bpy.app.version_string,
+                               document=bpy.data.filepath or None)
+        except Exception as error:
+            print("bpy-jupyter: not on D-Bus:", error)
+    elif not wanted and kernel.dbus_name is not None:
+        kernel.unexport_dbus()
+
+
 def stop():
     global last_error
     if current_kernel() is None:
@@ -187,6 +215,8 @@ def _on_load_post(*args):
     # A new or opened file: the timer survives (persistent), the namespace keeps
     # working (bpy.data and bpy.context are the live ones), the panel refreshes.
     _ensure_timer()
+    if _kernel is not None and _kernel.dbus_name is not None:
+        _kernel.set_host_document(bpy.data.filepath or None)
     _tag_redraw()
 
 
@@ -201,6 +231,7 @@ def _stop_at_exit():
 
 def auto_start():
     prefs = preferences_or_none()
+    update_dbus_export(prefs)
     if prefs is not None and prefs.auto_start and current_kernel() is None:
         try:
             start(prefs)
@@ -227,6 +258,8 @@ def register():
 
 def unregister():
     global _kernel
+    if _kernel is not None and _kernel.dbus_name is not None:
+        _kernel.unexport_dbus()
     _stop_at_exit()
     atexit.unregister(_stop_at_exit)
     if _on_load_post in bpy.app.handlers.load_post:

@@ -8,6 +8,13 @@ from bpy.props import BoolProperty, EnumProperty, StringProperty
 from .registration import register_classes, unregister_classes
 
 
+def _settings_changed(self, context):
+    # Imported here: kernel imports the extension module, preferences must not.
+    from . import kernel
+    kernel.configure(self)
+    kernel.update_dbus_export(self)
+
+
 class BPY_JUPYTER_AP_preferences(bpy.types.AddonPreferences):
     bl_idname = __package__
 
@@ -15,12 +22,14 @@ class BPY_JUPYTER_AP_preferences(bpy.types.AddonPreferences):
         name="Address",
         description="Where the kernel listens (tcp), or the path prefix of its sockets (ipc)",
         default="127.0.0.1",
+        update=_settings_changed,
     )
     allow_remote: BoolProperty(
         name="Allow Other Machines",
         description="Listen on an address other machines can reach. Anyone who gets the "
                     "connection file can run any code as you",
         default=False,
+        update=_settings_changed,
     )
     transport: EnumProperty(
         name="Transport",
@@ -29,12 +38,21 @@ class BPY_JUPYTER_AP_preferences(bpy.types.AddonPreferences):
             ("ipc", "IPC", "Local socket files: only this machine can connect"),
         ),
         default="tcp",
+        update=_settings_changed,
     )
     connection_dir: StringProperty(
         name="Connection File Folder",
         description="Where to write the connection file; empty for Jupyter's runtime folder",
         subtype="DIR_PATH",
         default="",
+        update=_settings_changed,
+    )
+    dbus_export: BoolProperty(
+        name="Desktop Control (D-Bus)",
+        description="Let desktop tools see and start or stop this kernel over the session bus "
+                    "(org.bpyjupyter.Kernel)",
+        default=True,
+        update=_settings_changed,
     )
     auto_start: BoolProperty(
         name="Start Automatically",
@@ -61,6 +79,7 @@ class BPY_JUPYTER_AP_preferences(bpy.types.AddonPreferences):
             box.prop(self, "allow_remote")
         layout.prop(self, "connection_dir")
         layout.prop(self, "auto_start")
+        layout.prop(self, "dbus_export")
 
 
 classes = (BPY_JUPYTER_AP_preferences,)

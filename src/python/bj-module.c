@@ -377,39 +377,33 @@ kernel_dealloc (PyObject *object)
   Py_DECREF (type);
 }
 
-static PyObject *
-kernel_start (PyObject *object,
-              PyObject *args,
-              PyObject *kwargs)
+/* Sets what the next start uses, whoever calls it: start() here, or Start over
+ * D-Bus. A key is generated whenever ip or transport is given, so a configured
+ * kernel is never unsigned by accident. */
+static gboolean
+configure_kernel (KernelObject *self,
+                  const char   *connection_file,
+                  const char   *ip,
+                  const char   *transport)
 {
-  static char *keywords[] = { "connection_file", "ip", "transport", NULL };
-  KernelObject *self = (KernelObject *) object;
   g_autoptr(GError) error = NULL;
   g_autoptr(BjConnectionInfo) info = NULL;
-  const char *connection_file = NULL;
-  const char *ip = NULL;
-  const char *transport = NULL;
-  gboolean ok;
-
-  if (!PyArg_ParseTupleAndKeywords (args, kwargs, "|z$zz:start", keywords,
-                                    &connection_file, &ip, &transport))
-    return NULL;
 
   if (bj_kernel_get_state (self->kernel) != BJ_KERNEL_STATE_STOPPED)
     {
       PyErr_SetString (module_state (self->module)->error, _("The kernel is already running"));
-      return NULL;
+      return FALSE;
     }
 
   if (ip != NULL || transport != NULL)
     {
       info = bj_connection_info_new ();
       if (!bj_connection_info_generate_key (info, &error))
-        return raise_gerror (self->module, error), NULL;
+        return raise_gerror (self->module, error), FALSE;
       if (ip != NULL)
         bj_connection_info_set_ip (info, ip);
       if (transport != NULL && !bj_connection_info_set_transport (info, transport, &error))
-        return raise_gerror (self->module, error), NULL;
+        return raise_gerror (self->module, error), FALSE;
     }
 
   if (connection_file != NULL)
@@ -420,12 +414,51 @@ kernel_start (PyObject *object,
           PyErr_Format (module_state (self->module)->error,
                         _("Cannot create the folder “%s” for the connection file: %s"),
                         dir, g_strerror (errno));
-          return NULL;
+          return FALSE;
         }
     }
 
   bj_kernel_set_connection_file (self->kernel, connection_file);
   bj_kernel_set_connection_info (self->kernel, info);
+  return TRUE;
+}
+
+static PyObject *
+kernel_configure (PyObject *object,
+                  PyObject *args,
+                  PyObject *kwargs)
+{
+  static char *keywords[] = { "connection_file", "ip", "transport", NULL };
+  const char *connection_file = NULL;
+  const char *ip = NULL;
+  const char *transport = NULL;
+
+  if (!PyArg_ParseTupleAndKeywords (args, kwargs, "|z$zz:configure", keywords,
+                                    &connection_file, &ip, &transport))
+    return NULL;
+  if (!configure_kernel ((KernelObject *) object, connection_file, ip, transport))
+    return NULL;
+  Py_RETURN_NONE;
+}
+
+static PyObject *
+kernel_start (PyObject *object,
+              PyObject *args,
+              PyObject *kwargs)
+{
+  static char *keywords[] = { "connection_file", "ip", "transport", NULL };
+  KernelObject *self = (KernelObject *) object;
+  g_autoptr(GError) error = NULL;
+  const char *connection_file = NULL;
+  const char *ip = NULL;
+  const char *transport = NULL;
+  gboolean ok;
+
+  if (!PyArg_ParseTupleAndKeywords (args, kwargs, "|z$zz:start", keywords,
+                                    &connection_file, &ip, &transport))
+    return NULL;
+  if (!configure_kernel (self, connection_file, ip, transport))
+    return NULL;
   self->shutdown_requested = FALSE;
 
   g_main_context_push_thread_default (self->context);
@@ -770,6 +803,9 @@ static PyMethodDef kernel_methods[] = {
   { "start", (PyCFunction) (void (*) (void)) kernel_start, METH_VARARGS | METH_KEYWORDS,
     "start(connection_file=None, *, ip=None, transport=None): bind the channels and serve.\n"
     "An existing connection file is used as is; a missing one is created." },
+  { "configure", (PyCFunction) (void (*) (void)) kernel_configure, METH_VARARGS | METH_KEYWORDS,
+    "configure(connection_file=None, *, ip=None, transport=None): what the next start uses,\n"
+    "including a Start over D-Bus; ip or transport come with a fresh key" },
   { "stop", kernel_stop, METH_NOARGS,
     "stop(): close every socket, join the I/O thread, remove the connection file it wrote" },
   { "restart", kernel_restart, METH_NOARGS,
