@@ -8,6 +8,7 @@
 
 #include "config.h"
 
+#include <errno.h>
 #include <glib-unix.h>
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
@@ -29,7 +30,8 @@ typedef struct {
   BjKernel *kernel;
   guint idle_timeout;       /* seconds, with --dbus; 0 for never */
   guint idle_timeout_id;
-  pid_t parent_pid;         /* the launching client, when JPY_PARENT_PID says so */
+  pid_t parent_pid;         /* our parent when the process began */
+  pid_t client_pid;         /* JPY_PARENT_PID, the launching client, or 0 */
 } Service;
 
 #define DEFAULT_IDLE_TIMEOUT 60
@@ -283,36 +285,49 @@ initialize_python (GError **error)
 }
 
 /* jupyter_client names itself in JPY_PARENT_PID. When that client dies without a
- * shutdown_request (killed, or its terminal closed), the kernel is reparented: it
- * then stops rather than stay behind, as ipykernel does. */
+ * shutdown_request (killed, or its terminal closed), the kernel stops rather than
+ * stay behind, as ipykernel does. Either sign counts: the client process is gone,
+ * or we were reparented (a wrapper between us and the client died). The parent is
+ * recorded first thing in main(): a client may die before the kernel is ready. */
+static gboolean
+client_is_gone (Service *service)
+{
+  gboolean client_gone = service->client_pid > 0 &&
+    kill (service->client_pid, 0) != 0 && errno == ESRCH;
+
+  return client_gone || getppid () != service->parent_pid;
+}
+
 static gboolean
 on_parent_check (gpointer user_data)
 {
   Service *service = user_data;
 
-  if (getppid () != service->parent_pid)
-    {
-      g_message ("The client that launched this kernel is gone: stopping");
-      g_main_loop_quit (service->loop);
-      return G_SOURCE_REMOVE;
-    }
-  return G_SOURCE_CONTINUE;
+  if (!client_is_gone (service))
+    return G_SOURCE_CONTINUE;
+  g_message ("The client that launched this kernel is gone: stopping");
+  g_main_loop_quit (service->loop);
+  return G_SOURCE_REMOVE;
 }
 
+/* Returns the watch (0 for none), or FALSE in *alive when the client is gone
+ * already: the loop must then not run at all. */
 static guint
-watch_parent (Service *service)
+watch_parent (Service  *service,
+              gboolean *alive)
 {
-  const char *parent = g_getenv ("JPY_PARENT_PID");
+  const char *client = g_getenv ("JPY_PARENT_PID");
   guint64 pid = 0;
 
-  if (parent == NULL || !g_ascii_string_to_unsigned (parent, 10, 2, G_MAXINT, &pid, NULL))
+  *alive = TRUE;
+  if (client == NULL || !g_ascii_string_to_unsigned (client, 10, 2, G_MAXINT, &pid, NULL))
     return 0;
-  service->parent_pid = getppid ();
-  if ((guint64) service->parent_pid != pid)
+  service->client_pid = (pid_t) pid;
+  if (client_is_gone (service))
     {
-      /* Launched through a wrapper (a shell, a sandbox): its death counts too. */
-      g_debug ("JPY_PARENT_PID %s is not our parent %d; watching the parent",
-               parent, (int) service->parent_pid);
+      g_message ("The client that launched this kernel is gone: stopping");
+      *alive = FALSE;
+      return 0;
     }
   return g_timeout_add_seconds (1, on_parent_check, service);
 }
@@ -324,6 +339,7 @@ run_kernel_process (Service    *service,
 {
   g_autoptr(GError) error = NULL;
   guint parent_watch_id;
+  gboolean client_alive;
 
   g_signal_connect (service->kernel, "shutdown-requested", G_CALLBACK (on_shutdown_requested), service);
   if (!bj_kernel_start (service->kernel, &error))
@@ -337,8 +353,9 @@ run_kernel_process (Service    *service,
     g_printerr (_("To connect another client to this kernel, use:\n"
                   "    jupyter console --existing %s\n"),
                 bj_kernel_get_connection_file (service->kernel));
-  parent_watch_id = watch_parent (service);
-  g_main_loop_run (service->loop);
+  parent_watch_id = watch_parent (service, &client_alive);
+  if (client_alive)
+    g_main_loop_run (service->loop);
   g_clear_handle_id (&parent_watch_id, g_source_remove);
   if (bj_kernel_get_state (service->kernel) != BJ_KERNEL_STATE_STOPPED &&
       !bj_kernel_stop (service->kernel, &error))
@@ -393,7 +410,8 @@ run_dbus_service (Service *service)
 static int
 run_kernel (const char *connection_file,
             gboolean    dbus,
-            guint       idle_timeout)
+            guint       idle_timeout,
+            pid_t       parent_pid)
 {
   g_autoptr(BjPythonExecutor) executor = NULL;
   g_autoptr(BjKernel) kernel = NULL;
@@ -403,6 +421,7 @@ run_kernel (const char *connection_file,
   Service service = { 0, };
   guint sigterm_id, sighup_id;
 
+  service.parent_pid = parent_pid;
   signal (SIGINT, SIG_IGN);
   signal (SIGPIPE, SIG_IGN);
 
@@ -454,6 +473,7 @@ int
 main (int    argc,
       char **argv)
 {
+  pid_t parent_pid = getppid ();
   g_autoptr(GOptionContext) context = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *connection_file = NULL;
@@ -550,5 +570,6 @@ main (int    argc,
     return install_blender_kernelspec (blender, user, prefix);
 
   return run_kernel (connection_file, dbus,
-                     idle_timeout == -1 ? DEFAULT_IDLE_TIMEOUT : (guint) idle_timeout);
+                     idle_timeout == -1 ? DEFAULT_IDLE_TIMEOUT : (guint) idle_timeout,
+                     parent_pid);
 }

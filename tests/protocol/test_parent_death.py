@@ -16,6 +16,12 @@ import bjtest
 
 class ParentDeath(unittest.TestCase):
     def test_kernel_stops_when_its_client_dies(self):
+        self.check_client_death(wait_for_kernel=True)
+
+    def test_kernel_stops_when_its_client_dies_before_it_is_ready(self):
+        self.check_client_death(wait_for_kernel=False)
+
+    def check_client_death(self, wait_for_kernel):
         argv_template = json.loads(os.environ["BJ_KERNEL_ARGV"])
         with tempfile.TemporaryDirectory() as tmp:
             connection_file = os.path.join(tmp, "kernel.json")
@@ -27,9 +33,9 @@ class ParentDeath(unittest.TestCase):
                 "env = dict(os.environ, JPY_PARENT_PID=str(os.getpid()))\n"
                 "kernel = subprocess.Popen(%r, env=env, stderr=subprocess.DEVNULL)\n"
                 "open(%r, 'w').write(str(kernel.pid))\n"
-                "deadline = time.monotonic() + 10\n"
+                "deadline = time.monotonic() + (10 if %r else 0)\n"
                 "while not os.path.exists(%r) and time.monotonic() < deadline: time.sleep(0.05)\n"
-                "os._exit(0)\n") % (argv, pid_file, connection_file)])
+                "os._exit(0)\n") % (argv, pid_file, wait_for_kernel, connection_file)])
             self.assertEqual(client.wait(timeout=15), 0)
             with open(pid_file) as f:
                 kernel_pid = int(f.read())
@@ -43,7 +49,8 @@ class ParentDeath(unittest.TestCase):
             else:
                 os.kill(kernel_pid, 9)
                 self.fail("the kernel outlived its client by more than 5 s")
-            self.assertFalse(os.path.exists(connection_file), "the kernel left its connection file")
+            if wait_for_kernel:
+                self.assertFalse(os.path.exists(connection_file), "the kernel left its connection file")
 
 
 if __name__ == "__main__":
