@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "bj-enums.h"
@@ -482,6 +483,30 @@ default_connection_file (GError **error)
   return g_build_filename (dir, name, NULL);
 }
 
+/* In a folder anyone may write to, someone else could replace the connection file
+ * between our write and the client's read, and hand the client their own ports and
+ * key. The sticky bit (as on /tmp) stops that: others cannot rename or delete files
+ * they do not own there. */
+static gboolean
+check_connection_folder (const char  *connection_file,
+                         GError     **error)
+{
+  g_autofree char *folder = g_path_get_dirname (connection_file);
+  GStatBuf st;
+
+  if (g_stat (folder, &st) != 0)
+    return TRUE;  /* writing the file will say what is wrong */
+  if ((st.st_mode & S_IWOTH) && !(st.st_mode & S_ISVTX))
+    {
+      g_set_error (error, BJ_ERROR, BJ_ERROR_INVALID_CONNECTION_INFO,
+                   _("Refusing to write the connection file in “%s”: anyone can write to "
+                     "that folder and replace it (make it private, or set its sticky bit)"),
+                   folder);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 static GBytes *
 build_kernel_info (BjKernel *self)
 {
@@ -595,7 +620,8 @@ bj_kernel_start (BjKernel  *self,
 
   if (must_write)
     {
-      if (!bj_connection_info_write_file (info, self->connection_file, error))
+      if (!check_connection_folder (self->connection_file, error) ||
+          !bj_connection_info_write_file (info, self->connection_file, error))
         goto fail;
       self->wrote_connection_file = TRUE;
     }

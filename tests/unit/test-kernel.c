@@ -235,6 +235,28 @@ test_unsupported_scheme (Fixture *fixture, gconstpointer data)
   g_assert_cmpint (bj_kernel_get_state (fixture->kernel), ==, BJ_KERNEL_STATE_STOPPED);
 }
 
+static void
+test_world_writable_folder (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+
+  /* Anyone could swap the file (and its key): refused. */
+  g_assert_cmpint (g_chmod (fixture->dir, 0777), ==, 0);
+  g_assert_false (bj_kernel_start (fixture->kernel, &error));
+  g_assert_error (error, BJ_ERROR, BJ_ERROR_INVALID_CONNECTION_INFO);
+  g_assert_nonnull (strstr (error->message, fixture->dir));
+  g_assert_cmpint (bj_kernel_get_state (fixture->kernel), ==, BJ_KERNEL_STATE_STOPPED);
+  g_assert_false (g_file_test (fixture->connection_file, G_FILE_TEST_EXISTS));
+  g_clear_error (&error);
+
+  /* With the sticky bit, as /tmp has, others cannot replace our file. */
+  g_assert_cmpint (g_chmod (fixture->dir, 01777), ==, 0);
+  g_assert_true (bj_kernel_start (fixture->kernel, &error));
+  g_assert_no_error (error);
+  g_assert_true (bj_kernel_stop (fixture->kernel, &error));
+  g_assert_cmpint (g_chmod (fixture->dir, 0700), ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -248,6 +270,7 @@ main (int argc, char **argv)
   ADD ("/kernel/existing-file-is-kept", test_existing_file_is_kept);
   ADD ("/kernel/port-in-use", test_port_in_use);
   ADD ("/kernel/unsupported-scheme", test_unsupported_scheme);
+  ADD ("/kernel/world-writable-folder", test_world_writable_folder);
 #undef ADD
 
   return g_test_run ();
