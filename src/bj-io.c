@@ -511,8 +511,8 @@ reply_here (BjIo       *self,
   g_autoptr(GBytes) idle = status_content ("idle");
 
   bj_io_publish (self, parent, "status", busy, NULL, NULL);
-  bj_io_reply (self, channel, request, msg_type, content);
   bj_io_publish (self, parent, "status", idle, NULL, NULL);
+  bj_io_reply (self, channel, request, msg_type, content);
 }
 
 static void

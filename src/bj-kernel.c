@@ -344,9 +344,12 @@ handle_request (BjKernel  *self,
    * the reply is out, a new request is a deliberate one. */
   if (abort_queue)
     abort_queued_executions (self);
+  /* idle goes out before the reply: a client that sends its next request on
+   * getting this reply must not then see this request's idle and take it for the
+   * end of the next one (jupyter_console 6 does, and loses that cell's output). */
+  publish_status (self, request, "idle");
   if (reply != NULL)
     send_reply (self, channel, request, reply);
-  publish_status (self, request, "idle");
   set_state (self, BJ_KERNEL_STATE_IDLE);
 }
 
