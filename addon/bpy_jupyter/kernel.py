@@ -97,9 +97,11 @@ def update_dbus_export(prefs):
     Only where a session bus exists: without DBUS_SESSION_BUS_ADDRESS, GIO would try
     to autolaunch one, which a Blender under Xvfb or ssh must not do.
     """
-    kernel = _get_kernel()
     wanted = (prefs is not None and prefs.dbus_export
               and bool(os.environ.get("DBUS_SESSION_BUS_ADDRESS")))
+    if not wanted and _kernel is None:
+        return  # nothing exported, and no kernel to create just to say so
+    kernel = _get_kernel()
     if wanted and kernel.dbus_name is None:
         try:
             configure(prefs)
@@ -130,9 +132,10 @@ def interrupt():
 
 
 def _on_state_changed(new_state):
-    # busy/idle flip around every cell, and Blender cannot draw while a cell holds
-    # the main thread anyway: those wait for the debounced redraw after the cell.
-    if new_state not in ("busy", "idle") or _kernel.execution_count == 0:
+    # busy/idle flip around every request, and Blender cannot draw while a cell
+    # holds the main thread anyway: those wait for the debounced redraw after a
+    # cell. Start and stop show at once.
+    if new_state not in ("busy", "idle"):
         _tag_redraw()
 
 

@@ -46,6 +46,9 @@ class TwoBlenders(unittest.TestCase):
         self.assertTrue(os.access(CTL, os.X_OK), "bpy-jupyter-ctl must be built next to the kernel")
         self.first = bjblender.BlenderGUI(start_kernel=False, name="bj-dbus-1")
         self.addCleanup(self.first.close)
+        # One at a time: two `xvfb-run -a` started together can pick the same display,
+        # and closing the first Blender would then take the second's X server along.
+        self.wait_listed(1)
         self.second = bjblender.BlenderGUI(start_kernel=False, name="bj-dbus-2")
         self.addCleanup(self.second.close)
 
@@ -61,8 +64,11 @@ class TwoBlenders(unittest.TestCase):
             self.assertEqual(entry["state"], "stopped")
             self.assertTrue(entry["host"].startswith("Blender 3."), entry)
         names = {pid: entry["name"] for pid, entry in kernels.items()}
-        first_pid = min(kernels, key=lambda pid: kernels[pid]["unique_name"])
-        second_pid = max(kernels, key=lambda pid: kernels[pid]["unique_name"])
+        # Unique names (":1.62") grow as clients connect: compare them as numbers.
+        def connected_order(pid):
+            return int(kernels[pid]["unique_name"].rsplit(".", 1)[1])
+        first_pid = min(kernels, key=connected_order)
+        second_pid = max(kernels, key=connected_order)
 
         # Start the second one only, by its instance name: a remote Start in Blender.
         result = ctl("start", "--instance", names[second_pid])
@@ -91,7 +97,7 @@ class TwoBlenders(unittest.TestCase):
         self.assertEqual(owner, kernels[first_pid]["unique_name"])
         self.first.close()
         bjblender.wait_until(lambda: shared_name_owner() == kernels[second_pid]["unique_name"],
-                             bjblender.TIMEOUT, "org.bpyjupyter.Kernel passing to the second Blender")
+                             bjblender.STARTUP_TIMEOUT, "org.bpyjupyter.Kernel passing to the second Blender")
         self.assertEqual([k["pid"] for k in listed()], [second_pid])
 
 
