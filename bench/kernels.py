@@ -26,10 +26,11 @@ _RUNNING = []  # KernelProcess objects whose process may still be alive
 
 
 class KernelKind:
-    def __init__(self, name, label, argv_prefix):
+    def __init__(self, name, label, argv_prefix, env=None):
         self.name = name          # "ours" / "ipykernel"
         self.label = label        # for the table
         self.argv_prefix = argv_prefix
+        self.env = env or {}      # added to the environment
 
     def argv(self, connection_file):
         return self.argv_prefix + ["-f", connection_file]
@@ -54,12 +55,27 @@ def new_connection_file(path):
         return json.load(f)
 
 
-def _env():
+def blender_ours(blender, kernel_process, env):
+    """Headless Blender as the kernel process, as the bpy-jupyter-blender kernelspec."""
+    return KernelKind("ours", "kernel_process.py",
+                      [blender, "-b", "--factory-startup", "--python", kernel_process, "--"],
+                      env)
+
+
+def blender_ipykernel(blender, reference_launcher, env):
+    """The reference: ipykernel's blocking IPKernelApp in headless Blender."""
+    return KernelKind("ipykernel", "ipykernel in blender -b",
+                      [blender, "-b", "--factory-startup", "--python", reference_launcher, "--"],
+                      env)
+
+
+def _env(extra=None):
     env = dict(os.environ)
     # Only Debian's interpreter and its packages: nothing from the other Python
     # first on PATH may leak into either kernel.
     for var in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV"):
         env.pop(var, None)
+    env.update(extra or {})
     return env
 
 
@@ -77,7 +93,7 @@ class KernelProcess:
         self.t_popen = time.perf_counter()
         self.popen = subprocess.Popen(self.kind.argv(self.connection_file),
                                       stdin=subprocess.DEVNULL, stdout=self._log,
-                                      stderr=subprocess.STDOUT, env=_env(),
+                                      stderr=subprocess.STDOUT, env=_env(self.kind.env),
                                       cwd=os.path.dirname(self.connection_file),
                                       start_new_session=True)
         _RUNNING.append(self)

@@ -271,3 +271,112 @@ def python_noop_print(python, n):
     out = subprocess.run([python, "-c", _NOOP_WRITER_CODE % n], capture_output=True,
                          text=True, timeout=120, check=True).stdout
     return n / float(out)
+
+
+# -- 7. inspection ------------------------------------------------------------------
+
+def inspect(client, code, detail_level=0, timeout=30.0):
+    """Seconds from inspect_request (cursor at the end of code) until
+    inspect_reply; waits (untimed) for its idle. Returns (s, found)."""
+    t0 = time.perf_counter()
+    mid = client.send(client.shell, "inspect_request",
+                      {"code": code, "cursor_pos": len(code), "detail_level": detail_level})
+    reply, t_reply, _ = client.wait_reply_and_idle(mid, timeout)
+    if reply.get("status") != "ok":
+        raise RuntimeError("inspect_request %r failed: %r" % (code, reply))
+    return t_reply - t0, bool(reply.get("found"))
+
+
+# -- 8. a 1 MB PNG through display() ---------------------------------------------------
+
+# Defines, in the kernel, a valid RGB PNG of about `size` bytes (random pixels,
+# stored with zlib, deterministic) and an object whose _repr_png_ returns it.
+PNG_SETUP = r'''
+import hashlib as _bh, random as _br, struct as _bs, zlib as _bz
+def _bench_make_png(size):
+    side = int((size / 3) ** 0.5)
+    rnd = _br.Random(1)
+    raw = b"".join(b"\0" + rnd.randbytes(side * 3) for _ in range(side))
+    def chunk(kind, data):
+        return (_bs.pack(">I", len(data)) + kind + data
+                + _bs.pack(">I", _bz.crc32(kind + data) & 0xffffffff))
+    return (b"\x89PNG\r\n\x1a\n"
+            + chunk(b"IHDR", _bs.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", _bz.compress(raw, 1)) + chunk(b"IEND", b""))
+_bench_png = _bench_make_png(%d)
+class _BenchPNG:
+    def _repr_png_(self):
+        return _bench_png
+_bench_png_digest = (len(_bench_png), _bh.sha256(_bench_png).hexdigest())
+'''
+PNG_CELL = "display(_BenchPNG())"
+PNG_SIZE = 1 << 20
+
+
+def check_png(data):
+    """Parses a PNG: signature, chunk CRCs, IHDR, and inflates IDAT to the
+    expected size. Raises ValueError when anything is off."""
+    import struct
+    import zlib
+    if data[:8] != b"\x89PNG\r\n\x1a\n":
+        raise ValueError("not a PNG signature")
+    pos, idat, ihdr = 8, [], None
+    while pos < len(data):
+        (n,) = struct.unpack(">I", data[pos:pos + 4])
+        kind, body = data[pos + 4:pos + 8], data[pos + 8:pos + 8 + n]
+        (crc,) = struct.unpack(">I", data[pos + 8 + n:pos + 12 + n])
+        if zlib.crc32(kind + body) & 0xffffffff != crc:
+            raise ValueError("bad CRC in %r" % kind)
+        if kind == b"IHDR":
+            ihdr = struct.unpack(">IIBBBBB", body)
+        elif kind == b"IDAT":
+            idat.append(body)
+        pos += 12 + n
+    w, h = ihdr[0], ihdr[1]
+    if len(zlib.decompress(b"".join(idat))) != h * (1 + 3 * w):
+        raise ValueError("IDAT does not inflate to %dx%d RGB" % (w, h))
+    return w, h
+
+
+def png_setup(client, size=PNG_SIZE):
+    """Runs PNG_SETUP in the kernel; returns (length, sha256 hex) of its PNG."""
+    out = {}
+
+    def on_iopub(h, c, t):
+        if h["msg_type"] == "execute_result":
+            out["text"] = c["data"]["text/plain"]
+
+    mid = client.execute_request(PNG_SETUP % size)
+    reply, _, _ = client.wait_reply_and_idle(mid, 60)
+    if reply.get("status") != "ok":
+        raise RuntimeError("PNG setup failed: %r" % reply)
+    mid = client.execute_request("_bench_png_digest")
+    reply, _, _ = client.wait_reply_and_idle(mid, 60, on_iopub)
+    import ast
+    return ast.literal_eval(out["text"])
+
+
+def display_png(client, digest, timeout=60.0):
+    """Seconds from sending PNG_CELL until its display_data arrives; checks that
+    the image/png it carries is exactly the kernel's PNG (length, sha256), then
+    waits (untimed) for the reply and idle."""
+    import base64
+    import hashlib
+    got = {}
+
+    def on_iopub(h, c, t):
+        if h["msg_type"] == "display_data" and "t" not in got:
+            got["t"] = t
+            got["png"] = c.get("data", {}).get("image/png")
+
+    t0 = time.perf_counter()
+    mid = client.execute_request(PNG_CELL)
+    reply, _, _ = client.wait_reply_and_idle(mid, timeout, on_iopub)
+    if reply.get("status") != "ok":
+        raise RuntimeError("display cell failed: %r" % reply)
+    if "t" not in got:
+        raise RuntimeError("no display_data for the PNG cell")
+    data = base64.b64decode(got["png"] or "")
+    if (len(data), hashlib.sha256(data).hexdigest()) != tuple(digest):
+        raise RuntimeError("the PNG that arrived differs from the kernel's (%d bytes)" % len(data))
+    return got["t"] - t0

@@ -6,6 +6,14 @@ import platform
 import re
 import statistics
 import subprocess
+import sys
+import time
+
+T_START = time.perf_counter()
+
+
+def log(msg):
+    print("[%6.1f s] %s" % (time.perf_counter() - T_START, msg), file=sys.stderr, flush=True)
 
 
 def quantile(sorted_xs, q):
@@ -50,7 +58,7 @@ class Row:
     def ratio(self):
         if not self.show_ratio:
             return None
-        if not _num(self.ours) or not _num(self.ipy) or self.ours == 0 or self.ipy == 0:
+        if not _num(self.ours) or not _num(self.ipy) or self.ours <= 0 or self.ipy <= 0:
             return None
         return self.ipy / self.ours if self.lower_is_better else self.ours / self.ipy
 
@@ -75,7 +83,7 @@ class Row:
         return "%s %s" % (_num_text(v), self.unit)
 
     def as_dict(self):
-        return {"measure": self.measure, "ours": self.ours, "ipykernel": self.ipy,
+        return {"measure": self.measure, "ours": self.ours, "reference": self.ipy,
                 "unit": self.unit, "ratio": self.ratio(), "goal": self.goal_text() or None,
                 "note": self.note}
 
@@ -117,6 +125,15 @@ def fmt_lines_per_s(v):
 
 def fmt_mb(kb):
     return "%.1f MB" % (kb / 1024)
+
+
+def fmt_delta_mb(kb):
+    return "%+.1f MB" % (kb / 1024)
+
+
+def fmt_pct(share):
+    """A share of one CPU (0.01 = 1 %)."""
+    return "%.2f %%" % (share * 100) if share < 0.1 else "%.1f %%" % (share * 100)
 
 
 # -- environment ------------------------------------------------------------------
