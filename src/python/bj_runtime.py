@@ -590,7 +590,13 @@ _MODULE_PATCHES = {
     "IPython.core.display": _IPYTHON_DISPLAY,
     "IPython.display": _IPYTHON_DISPLAY,
     "comm": ("create_comm", "get_comm_manager"),
+    # ipywidgets 6 and 7 predate the comm package: see _adopt_ipykernel_comm
+    # and _register_widget_targets.
+    "ipykernel.comm": (),
+    "ipywidgets": (),
 }
+# module -> function run on it once it is loaded, filled in by the comm section
+_MODULE_INTEGRATIONS = {}
 # (module, name, trampoline, original), to undo on shutdown
 _patched = []
 
@@ -602,7 +608,11 @@ def _patch_module(module):
     is running) and comm.create_comm() raises NotImplementedError; with it
     they publish through this kernel, and no IPython shell is ever started.
     """
-    names = _MODULE_PATCHES.get(getattr(module, "__name__", None), ())
+    module_name = getattr(module, "__name__", None)
+    names = _MODULE_PATCHES.get(module_name, ())
+    integration = _MODULE_INTEGRATIONS.get(module_name)
+    if integration is not None:
+        integration(module)
     namespace = getattr(module, "__dict__", {})
     for name in names:
         current = namespace.get(name)
@@ -2330,21 +2340,31 @@ class Comm:
                                         " closed" if self._closed else "")
 
     def publish_msg(self, msg_type, data=None, metadata=None, buffers=None, **keys):
+        # The kernel running now, not the one that defined this class: a host
+        # that restarts in-process keeps library classes (and their comms)
+        # across kernels.  With no kernel there is no frontend to tell.
+        runtime = _live_runtime()
+        if runtime is None:
+            return
         content = dict(data={} if data is None else data, comm_id=self.comm_id, **keys)
-        _bj.publish(msg_type, _dumps(content), _dumps(metadata) if metadata else None,
-                    list(buffers) if buffers else None)
+        runtime._bj.publish(msg_type, runtime._dumps(content),
+                            runtime._dumps(metadata) if metadata else None,
+                            list(buffers) if buffers else None)
 
     def open(self, data=None, metadata=None, buffers=None):
         """Open the frontend side of this comm."""
         if data is None:
             data = self._open_data
-        comm_manager.register_comm(self)
+        manager = _live_comm_manager()
+        if manager is None:
+            raise RuntimeError("Comms cannot be opened: no bpy-jupyter kernel is running")
+        manager.register_comm(self)
         try:
             self.publish_msg("comm_open", data=data, metadata=metadata, buffers=buffers,
                              target_name=self.target_name, target_module=self.target_module)
             self._closed = False
         except Exception:
-            comm_manager.unregister_comm(self)
+            manager.unregister_comm(self)
             raise
 
     def close(self, data=None, metadata=None, buffers=None, deleting=False):
@@ -2355,8 +2375,9 @@ class Comm:
         if data is None:
             data = self._close_data
         self.publish_msg("comm_close", data=data, metadata=metadata, buffers=buffers)
-        if not deleting:
-            comm_manager.unregister_comm(self)
+        manager = _live_comm_manager()
+        if not deleting and manager is not None:
+            manager.unregister_comm(self)
 
     def send(self, data=None, metadata=None, buffers=None):
         """Send a comm_msg to the frontend side."""
@@ -2409,12 +2430,17 @@ class CommManager:
         return self.comms.get(comm_id)
 
 
+def _live_comm_manager():
+    runtime = _live_runtime()
+    return runtime.comm_manager if runtime is not None else None
+
+
 class _CommKernel:
     """What Comm.kernel is: something that is not None and knows the manager."""
 
     @property
     def comm_manager(self):
-        return comm_manager
+        return _live_comm_manager() or comm_manager
 
     def __repr__(self):
         return "<bpy-jupyter kernel>"
@@ -2434,6 +2460,53 @@ def get_comm_manager():
     return comm_manager
 
 
+def _widget_comm_class():
+    """The Comm class ipywidgets 6/7 accept, or None when they are not loaded.
+
+    Their widgets declare ``comm = Instance('ipykernel.comm.Comm')``, a class
+    that needs a running ipykernel.  ipykernel.comm.Comm is replaced, as soon
+    as it is imported, by a subclass of this kernel's Comm.  That class is
+    made once per process and kept on the ipykernel.comm module: ipywidgets
+    resolves its trait once, so a kernel restarted in-process (Blender) must
+    hand out the very same class.
+    """
+    module = sys.modules.get("ipykernel.comm")
+    return getattr(module, "_bj_comm_class", None) if module is not None else None
+
+
+def _adopt_ipykernel_comm(module):
+    comm_class = module.__dict__.get("_bj_comm_class")
+    if comm_class is None:
+        comm_class = type("Comm", (Comm,), {
+            "__module__": module.__name__,
+            "__doc__": "ipykernel.comm.Comm as bpy-jupyter provides it: see bj_runtime.Comm.",
+        })
+        module._bj_comm_class = comm_class
+    original = module.__dict__.get("Comm")
+    if original is None or original is comm_class:
+        return
+    module.Comm = comm_class
+    _patched.append((module, "Comm", comm_class, original))
+
+
+def _register_widget_targets(module):
+    """Register ipywidgets' comm targets, which it does itself only inside IPython.
+
+    ipywidgets 6/7 register them on ``get_ipython().kernel``; with no IPython
+    shell here the frontend's version check (and any frontend-created
+    widget) would find no target.
+    """
+    register = getattr(module, "register_comm_target", None)
+    if callable(register):
+        register(_COMM_KERNEL)
+
+
+_MODULE_INTEGRATIONS.update({
+    "ipykernel.comm": _adopt_ipykernel_comm,
+    "ipywidgets": _register_widget_targets,
+})
+
+
 def _report_comm_error(what):
     """A failing comm callback is the library's bug: show it, keep the kernel going."""
     with contextlib.suppress(Exception):
@@ -2445,7 +2518,8 @@ def _handle_comm(msg_type, content, buffers):
     msg = _comm_message(msg_type, content, buffers)
     if msg_type == "comm_open":
         target_name = content.get("target_name")
-        comm = Comm(comm_id=comm_id, primary=False, target_name=target_name)
+        comm_class = _widget_comm_class() or Comm
+        comm = comm_class(comm_id=comm_id, primary=False, target_name=target_name)
         comm_manager.register_comm(comm)
         target = comm_manager.targets.get(target_name)
         if target is None:

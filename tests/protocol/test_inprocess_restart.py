@@ -95,6 +95,49 @@ class InProcessRestart(unittest.TestCase):
         self.assertFalse(os.path.exists(self.connection_file))
         self.assertEqual(self.host_log().count("bj-restart-host: start "), 2, self.host_log())
 
+    def iopub_until_idle(self, msg_id):
+        msgs = []
+        while True:
+            msg = self.kc.get_iopub_msg(timeout=TIMEOUT)
+            if msg["parent_header"].get("msg_id") != msg_id:
+                continue
+            msgs.append(msg)
+            if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+                return msgs
+
+    def test_widgets_keep_working_after_restart(self):
+        # ipywidgets binds its comm class once, at import: widgets made after
+        # an in-process restart must reach the new kernel, both ways.
+        content, _ = execute(self.kc, "import ipywidgets as w\nbefore = w.IntSlider()")
+        self.assertEqual(content["status"], "ok")
+        self.kc.control_channel.send(self.kc.session.msg("shutdown_request", {"restart": True}))
+        self.assertEqual(self.kc.get_control_msg(timeout=TIMEOUT)["msg_type"], "shutdown_reply")
+        wait_for(lambda: "start 2" in self.host_log(), what="the second start")
+        self.kc.wait_for_ready(timeout=TIMEOUT)
+
+        msg_id = self.kc.execute("after = w.IntSlider(value=5)")
+        opened = [m for m in self.iopub_until_idle(msg_id) if m["msg_type"] == "comm_open"
+                  and m["content"]["data"].get("_model_name") == "IntSliderModel"]
+        self.assertEqual(self.kc.get_shell_msg(timeout=TIMEOUT)["content"]["status"], "ok")
+        self.assertEqual(len(opened), 1)
+        comm_id = opened[0]["content"]["comm_id"]
+
+        update = self.kc.session.msg("comm_msg", {"comm_id": comm_id, "data": {
+            "method": "backbone", "sync_data": {"value": 6}}})
+        self.kc.shell_channel.send(update)
+        self.iopub_until_idle(update["header"]["msg_id"])
+        content, result = execute(self.kc, "after.value")
+        self.assertEqual(result, "6")
+
+        version = self.kc.session.msg("comm_open", {"comm_id": "v", "target_name":
+                                                    "jupyter.widget.version", "data": {}})
+        self.kc.shell_channel.send(version)
+        answers = [m["content"]["data"] for m in self.iopub_until_idle(version["header"]["msg_id"])
+                   if m["msg_type"] == "comm_msg"]
+        self.assertEqual(answers, [{"version": "~2.1.4"}], "the widget targets are registered again")
+        self.kc.shutdown()
+        self.assertEqual(self.host.wait(timeout=TIMEOUT), 0)
+
 
 if __name__ == "__main__":
     unittest.main()
