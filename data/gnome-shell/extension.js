@@ -5,6 +5,8 @@
 // imports). The GNOME 45+ entry point is esm/extension.js; both hand the same
 // indicator.js and kernelModel.js the Shell modules they need.
 
+const Gettext = imports.gettext;
+
 const ExtensionUtils = imports.misc.extensionUtils;
 const Main = imports.ui.main;
 const PanelMenu = imports.ui.panelMenu;
@@ -39,5 +41,10 @@ class BpyJupyterExtension {
 
 function init() {
     ExtensionUtils.initTranslations();
+    // Installed with bpy-jupyter, the translations are in its prefix, which need
+    // not be Shell's; a locale/ folder in the extension (a user install) wins.
+    const localeDir = Me.metadata['bpy-jupyter-localedir'];
+    if (localeDir && !Me.dir.get_child('locale').query_exists(null))
+        Gettext.bindtextdomain(Me.metadata['gettext-domain'], localeDir);
     return new BpyJupyterExtension();
 }

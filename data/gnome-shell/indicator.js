@@ -26,10 +26,11 @@ class HostSection {
         const {PopupMenu, _} = indicator.deps;
         this.indicator = indicator;
         this.host = host;
+        // The separator goes in the menu itself, above the section: the menu hides
+        // the first one.
+        this.separator = new PopupMenu.PopupSeparatorMenuItem();
         this.section = new PopupMenu.PopupMenuSection();
 
-        this.separator = new PopupMenu.PopupSeparatorMenuItem();
-        this.section.addMenuItem(this.separator);
         this.titleItem = new PopupMenu.PopupMenuItem('', {reactive: false, can_focus: false});
         this.titleItem.add_style_class_name('bpy-jupyter-host');
         this.section.addMenuItem(this.titleItem);
@@ -108,6 +109,7 @@ class HostSection {
     destroy() {
         this.host.disconnect(this._changedId);
         this.section.destroy();
+        this.separator.destroy();
     }
 }
 
@@ -135,14 +137,17 @@ var Indicator = class Indicator {
 
         this.button = new PanelMenu.Button(0.0, _('Jupyter kernels'), false);
         this.button.add_style_class_name('bpy-jupyter-indicator');
+        // The button allocates one child: a box with the icon and the host count.
+        const box = new St.BoxLayout({style_class: 'panel-status-indicators-box'});
         this.icon = new St.Icon({style_class: 'system-status-icon bpy-jupyter-icon'});
-        this.button.add_child(this.icon);
+        box.add_child(this.icon);
         this.countLabel = new St.Label({
             style_class: 'bpy-jupyter-count',
             y_align: Clutter.ActorAlign.CENTER,
             visible: false,
         });
-        this.button.add_child(this.countLabel);
+        box.add_child(this.countLabel);
+        this.button.add_child(box);
         this.button.visible = false;
         Main.panel.addToStatusArea(uuid, this.button);
 
@@ -203,8 +208,9 @@ var Indicator = class Indicator {
     _addHost(host) {
         const section = new HostSection(this, host);
         this._sections.set(host.busName, section);
-        const position = this.watcher.hosts.indexOf(host);
-        this.button.menu.addMenuItem(section.section, position);
+        const position = 2 * this.watcher.hosts.indexOf(host);
+        this.button.menu.addMenuItem(section.separator, position);
+        this.button.menu.addMenuItem(section.section, position + 1);
     }
 
     _removeHost(host) {
@@ -226,11 +232,6 @@ var Indicator = class Indicator {
         const hosts = this.watcher.hosts.length;
         this.countLabel.text = String(hosts);
         this.countLabel.visible = hosts > 1;
-        // The first section needs no separator above it.
-        this._sections.forEach(s => (s.separator.visible = true));
-        const first = this.watcher.hosts[0];
-        if (first && this._sections.has(first.busName))
-            this._sections.get(first.busName).separator.visible = false;
     }
 
     destroy() {

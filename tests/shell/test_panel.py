@@ -12,7 +12,8 @@ the Shell's session bus:
 - the indicator disappears when the last host quits, and disabling the extension
   removes it from the panel.
 
-Screenshots of the panel (idle and busy) and the open menu go to BJ_SCREENSHOT_DIR;
+Screenshots of the panel (idle and busy), the open menu and the error notification
+go to BJ_SCREENSHOT_DIR;
 BJ_UPDATE_DOCS=1 also copies them into docs/screenshots/ for the README.
 """
 
@@ -111,6 +112,9 @@ class Panel(unittest.TestCase):
         shell.wait_eval("Main.extensionManager.lookup(%s).state" % js(bjshell.UUID), 10,
                         "the extension enabled", expected=1)
         self.assertEqual(shell.extension_info().get("error", ""), "")
+        # The Shell's own startup notices (running as root, no screen lock) go, so
+        # the screenshots show the indicator alone; any later one counts.
+        shell.eval("Main.messageTray.getSources().forEach(s => s.destroy())")
         self.shell_notifications = []
         self.shell_notifications = self.notifications()
         shell.eval("Main.overview.hide()")
@@ -183,8 +187,6 @@ class Panel(unittest.TestCase):
         # The menu: the host and its actions.
         shell.eval(INDICATOR + ".button.menu.open(false)")
         shell.wait_eval(INDICATOR + ".describe().menuOpen", 5, "the menu open")
-        time.sleep(0.3)
-        menu_png = self.screenshot_menu("shell-menu.png")
         items = self.describe()["hosts"][0]["items"]
         self.assertEqual({k: v["label"] for k, v in items.items()}, {
             "startStop": "Stop", "interrupt": "Interrupt", "restart": "Restart",
@@ -201,7 +203,10 @@ class Panel(unittest.TestCase):
 
         # Restart from the menu keeps the connection file.
         before = bjdbus.get(service.name, "ExecutionCount")
+        watcher = bjdbus.PropertiesWatcher(service.unique_name)
         self.activate(service.name, "restart")
+        watcher.wait_states(["stopping", "stopped", "starting", "idle"])
+        watcher.close()
         self.wait_state("idle")
         self.assertEqual(bjdbus.get(service.name, "ConnectionFile"), path)
         self.assertEqual(bjdbus.get(service.name, "ExecutionCount"), before)
@@ -231,6 +236,11 @@ class Panel(unittest.TestCase):
         described = self.describe()
         self.assertEqual(described["count"], "2")
         self.assertEqual(described["state"], "idle", "idle wins over stopped")
+        self.assertEqual(described["hosts"][1]["title"], described["hosts"][1]["host"] + " — stopped")
+        shell.eval(INDICATOR + ".button.menu.open(false)")
+        shell.wait_eval(INDICATOR + ".describe().menuOpen", 5, "the menu open")
+        time.sleep(0.3)
+        menu_png = self.screenshot_menu("shell-menu.png")
         with self.assertRaises(bjdbus.DBusError) as raised:
             bjdbus.start(broken.name)
         expected_message = raised.exception.message
@@ -240,6 +250,11 @@ class Panel(unittest.TestCase):
         self.assertEqual(title, "Could not start the kernel of " + described["hosts"][1]["host"])
         self.assertEqual(body, expected_message)
         self.assertIn("Not valid JSON", body)
+        shell.wait_eval("Main.messageTray._banner !== null && Main.messageTray._banner.mapped", 10,
+                        "the notification banner")
+        time.sleep(0.5)  # the banner slides in
+        note_png = self.screenshot_area(os.path.join(SCREENSHOT_DIR, "shell-notification.png"),
+                                        340, 0, 600, 140)
         self.assertEqual(bjdbus.get(broken.name, "State"), "stopped")
         self.assertEqual(broken.terminate(), 0)
         shell.wait_eval(INDICATOR + ".describe().hosts.length", 10, "one host", expected=1)
@@ -260,7 +275,7 @@ class Panel(unittest.TestCase):
         if os.environ.get("BJ_UPDATE_DOCS") == "1":
             docs = os.path.join(REPO, "docs", "screenshots")
             os.makedirs(docs, exist_ok=True)
-            for png in (idle_png, busy_png, menu_png):
+            for png in (idle_png, busy_png, menu_png, note_png):
                 shutil.copyfile(png, os.path.join(docs, os.path.basename(png)))
             sys.stderr.write("copied the screenshots into %s\n" % docs)
 
