@@ -87,8 +87,8 @@ class Panel(unittest.TestCase):
 
     def screenshot_panel(self, name):
         path = os.path.join(SCREENSHOT_DIR, name)
-        # The right end of the top bar, where status indicators live.
-        return self.screenshot_area(path, 880, 0, 400, 32)
+        # The right half of the top bar: the clock and the status indicators.
+        return self.screenshot_area(path, 560, 0, 720, 32)
 
     def screenshot_menu(self, name):
         path = os.path.join(SCREENSHOT_DIR, name)
