@@ -9,8 +9,9 @@ the Shell's session bus:
   jupyter console command" fill the clipboard; Stop from the menu (activated through
   org.gnome.Shell.Eval) stops the kernel (State on D-Bus), Start starts it again;
 - a host whose Start fails shows the service's message in a notification;
-- the indicator disappears when the last host quits, and disabling the extension
-  removes it from the panel.
+- the indicator disappears when the last host quits, disabling the extension
+  removes it from the panel, enabling it again finds the hosts already there;
+- the Shell logs no JavaScript error on the way.
 
 Screenshots of the panel (idle and busy), the open menu and the error notification
 go to BJ_SCREENSHOT_DIR;
@@ -47,6 +48,11 @@ class Panel(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         cls.shell.close()
+        # What the Shell said about JavaScript and extensions, for the test log.
+        with open(cls.shell.log_path, "rb") as f:
+            for line in f.read().decode("utf-8", "replace").splitlines():
+                if any(word in line for word in ("JS", "xtension", "bpy-jupyter", "Gjs")):
+                    sys.stderr.write("gnome-shell: %s\n" % line)
 
     def describe(self):
         return self.shell.eval(INDICATOR + ".describe()")
@@ -270,7 +276,17 @@ class Panel(unittest.TestCase):
                     "(b)", interface="org.gnome.Shell.Extensions", path=bjshell.SHELL_PATH)
         shell.wait_eval("Main.panel.statusArea[%s] === undefined" % js(bjshell.UUID), 10,
                         "the indicator removed")
+
+        # Enabled again with a host already on the bus: found through ListNames.
+        again = bjdbus.Service()
+        shell.enable_extension()
+        self.wait_state("stopped")
+        self.assertEqual([h["busName"] for h in self.describe()["hosts"]], [again.name])
+        self.assertTrue(self.describe()["visible"])
+        self.assertEqual(again.terminate(), 0, again.stderr_text())
+        self.wait_state("none")
         self.assertEqual(shell.proc.poll(), None, "gnome-shell still runs")
+        self.assertNotIn("JS ERROR", shell.log_text(), "errors from the Shell's JavaScript")
 
         if os.environ.get("BJ_UPDATE_DOCS") == "1":
             docs = os.path.join(REPO, "docs", "screenshots")
