@@ -14,7 +14,8 @@ session bus. :class:`Shell` then starts, on top of it:
 The extension under test is copied from the build folder (BJ_SHELL_EXTENSION_DIR) into
 ``$XDG_DATA_HOME/gnome-shell/extensions/<uuid>``, where Shell looks for user extensions,
 and enabled through ``org.gnome.Shell.Extensions.EnableExtension``. ``Eval`` (unsafe
-mode only) reads its state and drives its menu, ``Screenshot`` saves PNGs.
+mode only) reads its state and drives its menu; ``org.gnome.Shell.Screenshot`` saves
+PNGs (also unsafe mode only, for a caller that is not gnome-screenshot).
 
 A missing gnome-shell, dbus-daemon or python-dbusmock fails the test: never a skip.
 """
@@ -24,6 +25,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "dbus"))
@@ -59,23 +61,30 @@ class ShellError(Exception):
 class Shell:
     """A headless gnome-shell on the private session bus."""
 
-    def __init__(self, extension_dir=None, log_name="gnome-shell"):
+    def __init__(self, extension_dir=None, env=None, metadata=None, log_name="gnome-shell"):
+        """env: variables for the Shell on top of the private ones; metadata: keys
+        to change in the staged copy's metadata.json."""
         gnome_shell = _require("gnome-shell", "gnome-shell")
         dbus_daemon = _require("dbus-daemon", "dbus-daemon")
         _require_dbusmock()
         self._procs = []
         self._logs = []
 
-        home = bjdbus.tmp_path("home")
-        runtime = bjdbus.tmp_path("xdg-runtime")
-        os.makedirs(home, exist_ok=True)
-        os.makedirs(runtime, mode=0o700, exist_ok=True)
+        # Each Shell has folders of its own; the session bus and XDG_DATA_HOME
+        # (where the extension is staged) are the script's.
+        base = tempfile.mkdtemp(prefix=log_name + "-", dir=bjdbus.tmp_path())
+        self._base = base
+        home = os.path.join(base, "home")
+        runtime = os.path.join(base, "xdg-runtime")
+        os.makedirs(home)
+        os.makedirs(runtime, mode=0o700)
         os.chmod(runtime, 0o700)
         self.env = dict(os.environ)
         self.env.update({
             "HOME": home,
             "XDG_RUNTIME_DIR": runtime,
-            "XDG_CACHE_HOME": bjdbus.tmp_path("cache"),
+            "XDG_CACHE_HOME": os.path.join(base, "cache"),
+            "XDG_CONFIG_HOME": os.path.join(base, "config"),
             "XDG_CURRENT_DESKTOP": "GNOME",
             "XDG_SESSION_TYPE": "wayland",
             "GSETTINGS_BACKEND": "keyfile",
@@ -88,12 +97,20 @@ class Shell:
         })
         for key in ("DISPLAY", "WAYLAND_DISPLAY"):
             self.env.pop(key, None)
+        self.env.update(env or {})
 
         if extension_dir:
             target = os.path.join(self.env["XDG_DATA_HOME"], "gnome-shell", "extensions", UUID)
             shutil.rmtree(target, ignore_errors=True)
             shutil.copytree(extension_dir, target)
             self.extension_path = target
+            if metadata:
+                path = os.path.join(target, "metadata.json")
+                with open(path) as f:
+                    staged = json.load(f)
+                staged.update(metadata)
+                with open(path, "w") as f:
+                    json.dump(staged, f)
 
         # The system bus: a dbus-daemon of our own with the session configuration, so
         # anyone may own names on it, and logind from dbusmock.
@@ -117,7 +134,7 @@ class Shell:
         self._wait_name(system, "org.freedesktop.login1", 20, "dbusmock's logind")
         system.close_sync(None)
 
-        self.log_path = bjdbus.tmp_path(log_name + ".log")
+        self.log_path = os.path.join(base, log_name + ".log")
         self.proc = self._spawn(log_name, [
             gnome_shell, "--headless", "--wayland", "--no-x11",
             "--virtual-monitor", "1280x800", "--unsafe-mode"])
@@ -126,7 +143,7 @@ class Shell:
         self.wait_eval("!Main.layoutManager._startingUp", STARTUP_TIMEOUT, "the Shell's startup")
 
     def _spawn(self, name, argv):
-        log = open(bjdbus.tmp_path(name + ".log"), "wb")
+        log = open(os.path.join(self._base, name + ".log"), "wb")
         self._logs.append(log)
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                                 env=self.env)
@@ -201,16 +218,6 @@ class Shell:
         return bjdbus.call(SHELL_NAME, "GetExtensionInfo", GLib.Variant("(s)", (uuid,)),
                            "(a{sv})", interface="org.gnome.Shell.Extensions",
                            path=SHELL_PATH)[0]
-
-    def screenshot(self, path):
-        """Saves the whole virtual monitor as a PNG at path."""
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        ok, used = bjdbus.call(SHELL_NAME, "Screenshot", GLib.Variant("(bbs)", (False, False, path)),
-                               "(bs)", interface="org.gnome.Shell.Screenshot",
-                               path="/org/gnome/Shell/Screenshot")
-        if not ok:
-            raise ShellError("Screenshot(%s) failed" % path)
-        return used
 
     def close(self):
         for proc in reversed(self._procs):
