@@ -1,0 +1,2 @@
+// Stand-in for resource:///org/gnome/shell/ui/main.js: see extension.js here.
+export {};

@@ -1,0 +1,2 @@
+// Stand-in for resource:///org/gnome/shell/ui/popupMenu.js: see extension.js here.
+export {};
