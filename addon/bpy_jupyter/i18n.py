@@ -34,14 +34,10 @@ def tip_(msgid):
 
 
 def register():
-    # Re-enabling the add-on registers again: drop what an earlier, failed
-    # unregister left behind.
-    unregister()
+    # Registering twice is an error: drop what an earlier, failed unregister left.
+    bpy.app.translations.unregister(__package__)
     bpy.app.translations.register(__package__, TRANSLATIONS)
 
 
 def unregister():
-    try:
-        bpy.app.translations.unregister(__package__)
-    except (KeyError, ValueError, RuntimeError):
-        pass
+    bpy.app.translations.unregister(__package__)
