@@ -200,8 +200,8 @@ read_port_member (JsonObject  *object,
   if (port < 0 || port > 65535)
     {
       g_set_error (error, BJ_ERROR, BJ_ERROR_INVALID_CONNECTION_INFO,
-                   _("“%s” is %" G_GINT64_FORMAT ", not a port number (0 to 65535)"),
-                   member, port);
+                   _("“%s” is %lld, not a port number (0 to 65535)"),
+                   member, (long long) port);
       return FALSE;
     }
 

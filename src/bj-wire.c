@@ -256,6 +256,7 @@ bj_wire_parse (GBytes * const  *frames,
                GError         **error)
 {
   static const char * const part_names[4] = {
+    /* TRANSLATORS: the parts of a Jupyter message, as in "The %s is not valid JSON" */
     N_("header"), N_("parent header"), N_("metadata"), N_("content"),
   };
   g_autoptr(JsonParser) parser = NULL;
@@ -286,9 +287,14 @@ bj_wire_parse (GBytes * const  *frames,
     }
   if (n_frames - delimiter < 6)
     {
+      guint n_parts = n_frames - delimiter - 1;
+
       g_set_error (error, BJ_ERROR, BJ_ERROR_MALFORMED_MESSAGE,
-                   _("Truncated message: %u frames after the delimiter, at least 5 needed"),
-                   n_frames - delimiter - 1);
+                   g_dngettext (GETTEXT_PACKAGE,
+                                "Truncated message: %u frame after the delimiter, at least 5 needed",
+                                "Truncated message: %u frames after the delimiter, at least 5 needed",
+                                n_parts),
+                   n_parts);
       return NULL;
     }
 

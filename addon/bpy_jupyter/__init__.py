@@ -18,9 +18,9 @@ bl_info = {
     "category": "Development",
 }
 
-from . import kernel, operators, panels, preferences  # noqa: E402
+from . import i18n, kernel, operators, panels, preferences  # noqa: E402
 
-_modules = (preferences, kernel, operators, panels)
+_modules = (i18n, preferences, kernel, operators, panels)
 
 
 def current_kernel():

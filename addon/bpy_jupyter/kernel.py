@@ -13,6 +13,7 @@ import bpy
 from bpy.app.handlers import persistent
 
 from . import _bpy_jupyter
+from .i18n import _
 
 # The last error start/stop ran into, shown in the panel until the next success.
 last_error = ""
@@ -108,7 +109,7 @@ def update_dbus_export(prefs):
             kernel.export_dbus("Blender " + bpy.app.version_string,
                                document=bpy.data.filepath or None)
         except Exception as error:
-            print("bpy-jupyter: not on D-Bus:", error)
+            print(_("bpy-jupyter: not on D-Bus: %s") % error)
     elif not wanted and kernel.dbus_name is not None:
         kernel.unexport_dbus()
 
@@ -167,7 +168,8 @@ def _push_undo_steps():
     for n in cells:
         try:
             # So Ctrl+Z undoes what a cell did, one cell at a time.
-            bpy.ops.ed.undo_push(message="Jupyter cell [%d]" % n)
+            # TRANSLATORS: the undo step of a cell; %d is its execution count
+            bpy.ops.ed.undo_push(message=_("Jupyter cell [%d]") % n)
         except Exception:
             traceback.print_exc()
     return cells
@@ -186,7 +188,7 @@ def view3d_context(window=None):
             if area.type == "VIEW_3D":
                 region = next(r for r in area.regions if r.type == "WINDOW")
                 return bpy.context.temp_override(window=candidate, area=area, region=region)
-    raise RuntimeError("No 3D View is open")
+    raise RuntimeError(_("No 3D View is open"))
 
 
 def _pump():
@@ -241,7 +243,7 @@ def auto_start():
         except Exception as error:
             global last_error
             last_error = str(error)
-            print("bpy-jupyter: auto-start failed:", error)
+            print(_("bpy-jupyter: auto-start failed: %s") % error)
     return None
 
 

@@ -7,6 +7,7 @@ import bpy
 from bpy.props import EnumProperty
 
 from . import kernel
+from .i18n import N_, NC_, _, tip_
 from .registration import register_classes, unregister_classes
 
 
@@ -15,25 +16,26 @@ def online_access_allowed():
     return getattr(bpy.app, "online_access", True)
 
 
+# Descriptions are bl_description rather than docstrings: xgettext does not see
+# docstrings. Blender looks operator labels up in the "Operator" context.
 class BPY_JUPYTER_OT_start_kernel(bpy.types.Operator):
-    """Start a Jupyter kernel in this Blender, listening for clients"""
-
     bl_idname = "bpy_jupyter.start_kernel"
-    bl_label = "Start Kernel"
+    bl_label = NC_("Operator", "Start Kernel")
+    bl_description = N_("Start a Jupyter kernel in this Blender, listening for clients")
     bl_options = {"REGISTER"}
 
     @classmethod
     def poll(cls, context):
         if not online_access_allowed():
-            cls.poll_message_set("Online access is disabled in Preferences › System")
+            cls.poll_message_set(tip_(N_("Online access is disabled in Preferences › System")))
             return False
         return kernel.current_kernel() is None
 
     def invoke(self, context, event):
         prefs = kernel.preferences_or_none()
         if prefs is not None and not prefs.is_loopback() and not prefs.allow_remote:
-            self.report({"ERROR"}, "Listening on %s reaches other machines: confirm it in the "
-                                   "add-on preferences first" % prefs.ip)
+            self.report({"ERROR"}, _("Listening on %s reaches other machines: confirm it in the "
+                                     "add-on preferences first") % prefs.ip)
             return {"CANCELLED"}
         return self.execute(context)
 
@@ -43,17 +45,16 @@ class BPY_JUPYTER_OT_start_kernel(bpy.types.Operator):
             kernel.start(prefs)
         except Exception as error:
             kernel.last_error = str(error)
-            self.report({"ERROR"}, "Cannot start the kernel: %s" % error)
+            self.report({"ERROR"}, _("Cannot start the kernel: %s") % error)
             return {"CANCELLED"}
-        self.report({"INFO"}, "Jupyter kernel started: %s" % kernel.current_kernel().connection_file)
+        self.report({"INFO"}, _("Jupyter kernel started: %s") % kernel.current_kernel().connection_file)
         return {"FINISHED"}
 
 
 class BPY_JUPYTER_OT_stop_kernel(bpy.types.Operator):
-    """Stop the kernel: clients disconnect and the connection file is removed"""
-
     bl_idname = "bpy_jupyter.stop_kernel"
-    bl_label = "Stop Kernel"
+    bl_label = NC_("Operator", "Stop Kernel")
+    bl_description = N_("Stop the kernel: clients disconnect and the connection file is removed")
     bl_options = {"REGISTER"}
 
     @classmethod
@@ -64,17 +65,16 @@ class BPY_JUPYTER_OT_stop_kernel(bpy.types.Operator):
         try:
             kernel.stop()
         except Exception as error:
-            self.report({"ERROR"}, "Cannot stop the kernel: %s" % error)
+            self.report({"ERROR"}, _("Cannot stop the kernel: %s") % error)
             return {"CANCELLED"}
-        self.report({"INFO"}, "Jupyter kernel stopped")
+        self.report({"INFO"}, _("Jupyter kernel stopped"))
         return {"FINISHED"}
 
 
 class BPY_JUPYTER_OT_restart_kernel(bpy.types.Operator):
-    """Restart the kernel on the same ports and key; the Python namespace is kept"""
-
     bl_idname = "bpy_jupyter.restart_kernel"
-    bl_label = "Restart Kernel"
+    bl_label = NC_("Operator", "Restart Kernel")
+    bl_description = N_("Restart the kernel on the same ports and key; the Python namespace is kept")
     bl_options = {"REGISTER"}
 
     @classmethod
@@ -85,16 +85,15 @@ class BPY_JUPYTER_OT_restart_kernel(bpy.types.Operator):
         try:
             kernel.restart()
         except Exception as error:
-            self.report({"ERROR"}, "Cannot restart the kernel: %s" % error)
+            self.report({"ERROR"}, _("Cannot restart the kernel: %s") % error)
             return {"CANCELLED"}
         return {"FINISHED"}
 
 
 class BPY_JUPYTER_OT_interrupt_kernel(bpy.types.Operator):
-    """Interrupt the running cell (raises KeyboardInterrupt in it)"""
-
     bl_idname = "bpy_jupyter.interrupt_kernel"
-    bl_label = "Interrupt"
+    bl_label = NC_("Operator", "Interrupt")
+    bl_description = N_("Interrupt the running cell (raises KeyboardInterrupt in it)")
     bl_options = {"REGISTER"}
 
     @classmethod
@@ -107,19 +106,19 @@ class BPY_JUPYTER_OT_interrupt_kernel(bpy.types.Operator):
 
 
 class BPY_JUPYTER_OT_copy_connection_info(bpy.types.Operator):
-    """Copy what a Jupyter client needs to connect to this kernel"""
-
     bl_idname = "bpy_jupyter.copy_connection_info"
-    bl_label = "Copy Connection Info"
+    bl_label = NC_("Operator", "Copy Connection Info")
+    bl_description = N_("Copy what a Jupyter client needs to connect to this kernel")
     bl_options = {"REGISTER"}
 
     what: EnumProperty(
-        name="What",
+        name=N_("What"),
         items=(
-            ("PATH", "Connection File Path", "The path of the connection file"),
-            ("FOLDER", "Connection File Folder", "The folder that holds the connection file"),
-            ("JSON", "Connection JSON (with key)", "The connection file's content, key included: keep it secret"),
-            ("COMMAND", "Console Command", "A jupyter console command that connects to this kernel"),
+            ("PATH", N_("Connection File Path"), N_("The path of the connection file")),
+            ("FOLDER", N_("Connection File Folder"), N_("The folder that holds the connection file")),
+            ("JSON", N_("Connection JSON (with key)"),
+             N_("The connection file's content, key included: keep it secret")),
+            ("COMMAND", N_("Console Command"), N_("A jupyter console command that connects to this kernel")),
         ),
         default="PATH",
     )
@@ -130,12 +129,12 @@ class BPY_JUPYTER_OT_copy_connection_info(bpy.types.Operator):
 
     @classmethod
     def description(cls, context, properties):
-        return {
-            "PATH": "Copy the connection file's path",
-            "FOLDER": "Copy the folder of the connection file",
-            "JSON": "Copy the connection file's JSON, key included (keep it secret)",
-            "COMMAND": "Copy a `jupyter console --existing` command for this kernel",
-        }[properties.what]
+        return tip_({
+            "PATH": N_("Copy the connection file's path"),
+            "FOLDER": N_("Copy the folder of the connection file"),
+            "JSON": N_("Copy the connection file's JSON, key included (keep it secret)"),
+            "COMMAND": N_("Copy a `jupyter console --existing` command for this kernel"),
+        }[properties.what])
 
     def execute(self, context):
         running = kernel.current_kernel()
@@ -149,7 +148,7 @@ class BPY_JUPYTER_OT_copy_connection_info(bpy.types.Operator):
         else:
             text = "jupyter console --existing %s" % json.dumps(path)[1:-1].replace(" ", "\\ ")
         context.window_manager.clipboard = text
-        self.report({"INFO"}, "Copied")
+        self.report({"INFO"}, _("Copied"))
         return {"FINISHED"}
 
 

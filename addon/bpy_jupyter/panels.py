@@ -8,6 +8,7 @@ import os
 import bpy
 
 from . import kernel
+from .i18n import N_, NC_, _
 from .operators import online_access_allowed
 from .registration import register_classes, unregister_classes
 
@@ -19,12 +20,13 @@ STATE_ICONS = {
     "stopping": "TIME",
 }
 
+# Kernel states as the panel shows them; Blender translates them as it draws.
 STATE_LABELS = {
-    "stopped": "Stopped",
-    "starting": "Starting…",
-    "idle": "Idle",
-    "busy": "Busy",
-    "stopping": "Stopping…",
+    "stopped": N_("Stopped"),
+    "starting": N_("Starting…"),
+    "idle": N_("Idle"),
+    "busy": N_("Busy"),
+    "stopping": N_("Stopping…"),
 }
 
 
@@ -35,13 +37,13 @@ def draw_main(layout, context):
     row = layout.row()
     row.label(text=STATE_LABELS.get(state, state), icon=STATE_ICONS.get(state, "QUESTION"))
     if running is not None:
-        row.label(text="Cells run: %d" % kernel.execution_count())
+        row.label(text=_("Cells run: %d") % kernel.execution_count(), translate=False)
 
     if not online_access_allowed():
         box = layout.box()
-        box.label(text="Online access is disabled:", icon="ERROR")
-        box.label(text="the kernel needs it to listen for clients.")
-        box.operator("screen.userpref_show", text="Open Preferences", icon="PREFERENCES")
+        box.label(text=N_("Online access is disabled:"), icon="ERROR")
+        box.label(text=N_("the kernel needs it to listen for clients."))
+        box.operator("screen.userpref_show", text=NC_("Operator", "Open Preferences"), icon="PREFERENCES")
 
     if running is None:
         layout.operator("bpy_jupyter.start_kernel", icon="PLAY")
@@ -50,48 +52,50 @@ def draw_main(layout, context):
         # default width: two rows keep every label readable.
         col = layout.column(align=True)
         row = col.row(align=True)
-        row.operator("bpy_jupyter.stop_kernel", icon="SNAP_FACE", text="Stop")
-        row.operator("bpy_jupyter.restart_kernel", icon="FILE_REFRESH", text="Restart")
-        col.operator("bpy_jupyter.interrupt_kernel", icon="PAUSE", text="Interrupt")
+        row.operator("bpy_jupyter.stop_kernel", icon="SNAP_FACE", text=NC_("Operator", "Stop"))
+        row.operator("bpy_jupyter.restart_kernel", icon="FILE_REFRESH", text=NC_("Operator", "Restart"))
+        col.operator("bpy_jupyter.interrupt_kernel", icon="PAUSE", text=NC_("Operator", "Interrupt"))
         layout.operator("bpy_jupyter.copy_connection_info", icon="CONSOLE",
-                        text="Copy Console Command").what = "COMMAND"
+                        text=NC_("Operator", "Copy Console Command")).what = "COMMAND"
 
     if kernel.last_error:
         box = layout.box()
-        box.label(text="Last error:", icon="ERROR")
-        box.label(text=kernel.last_error)
+        box.label(text=N_("Last error:"), icon="ERROR")
+        box.label(text=kernel.last_error, translate=False)
 
 
 def draw_connection(layout, context):
     running = kernel.current_kernel()
     if running is None:
-        layout.label(text="Start the kernel to connect a client.")
+        layout.label(text=N_("Start the kernel to connect a client."))
         return
     info = running.connection_info
     path = running.connection_file
 
     col = layout.column(align=True)
     row = col.row(align=True)
-    row.label(text=os.path.basename(path), icon="FILE")
+    row.label(text=os.path.basename(path), icon="FILE", translate=False)
     row.operator("bpy_jupyter.copy_connection_info", text="", icon="COPYDOWN").what = "PATH"
     row = col.row(align=True)
-    row.label(text=os.path.dirname(path), icon="FILE_FOLDER")
+    row.label(text=os.path.dirname(path), icon="FILE_FOLDER", translate=False)
     row.operator("bpy_jupyter.copy_connection_info", text="", icon="COPYDOWN").what = "FOLDER"
 
     col = layout.column(align=True)
-    col.label(text="%s://%s" % (info.transport, info.ip))
-    col.label(text="Shell %d · IOPub %d · Stdin %d" % (info.shell_port, info.iopub_port, info.stdin_port))
-    col.label(text="Control %d · Heartbeat %d" % (info.control_port, info.hb_port))
-    col.label(text="Signed with %s" % info.signature_scheme)
+    col.label(text="%s://%s" % (info.transport, info.ip), translate=False)
+    # The channels' own names, as Jupyter's documentation spells them.
+    col.label(text="Shell %d · IOPub %d · Stdin %d" % (info.shell_port, info.iopub_port, info.stdin_port),
+              translate=False)
+    col.label(text="Control %d · Heartbeat %d" % (info.control_port, info.hb_port), translate=False)
+    col.label(text=_("Signed with %s") % info.signature_scheme, translate=False)
     row = layout.row(align=True)
-    row.label(text="Key: hidden", icon="LOCKED")
-    row.operator("bpy_jupyter.copy_connection_info", text="Copy JSON with Key",
+    row.label(text=N_("Key: hidden"), icon="LOCKED")
+    row.operator("bpy_jupyter.copy_connection_info", text=NC_("Operator", "Copy JSON with Key"),
                  icon="COPYDOWN").what = "JSON"
 
 
 class BPY_JUPYTER_PT_view3d(bpy.types.Panel):
     bl_idname = "BPY_JUPYTER_PT_view3d"
-    bl_label = "Jupyter Kernel"
+    bl_label = N_("Jupyter Kernel")
     bl_space_type = "VIEW_3D"
     bl_region_type = "UI"
     bl_category = "Jupyter"
@@ -102,7 +106,7 @@ class BPY_JUPYTER_PT_view3d(bpy.types.Panel):
 
 class BPY_JUPYTER_PT_view3d_connection(bpy.types.Panel):
     bl_idname = "BPY_JUPYTER_PT_view3d_connection"
-    bl_label = "Connection"
+    bl_label = N_("Connection")
     bl_space_type = "VIEW_3D"
     bl_region_type = "UI"
     bl_category = "Jupyter"
@@ -115,7 +119,7 @@ class BPY_JUPYTER_PT_view3d_connection(bpy.types.Panel):
 
 class BPY_JUPYTER_PT_scene(bpy.types.Panel):
     bl_idname = "BPY_JUPYTER_PT_scene"
-    bl_label = "Jupyter Kernel"
+    bl_label = N_("Jupyter Kernel")
     bl_space_type = "PROPERTIES"
     bl_region_type = "WINDOW"
     bl_context = "scene"
@@ -127,7 +131,7 @@ class BPY_JUPYTER_PT_scene(bpy.types.Panel):
 
 class BPY_JUPYTER_PT_scene_connection(bpy.types.Panel):
     bl_idname = "BPY_JUPYTER_PT_scene_connection"
-    bl_label = "Connection"
+    bl_label = N_("Connection")
     bl_space_type = "PROPERTIES"
     bl_region_type = "WINDOW"
     bl_context = "scene"

@@ -5,6 +5,7 @@ import ipaddress
 import bpy
 from bpy.props import BoolProperty, EnumProperty, StringProperty
 
+from .i18n import N_
 from .registration import register_classes, unregister_classes
 
 
@@ -19,44 +20,44 @@ class BPY_JUPYTER_AP_preferences(bpy.types.AddonPreferences):
     bl_idname = __package__
 
     ip: StringProperty(
-        name="Address",
-        description="Where the kernel listens (tcp), or the path prefix of its sockets (ipc)",
+        name=N_("Address"),
+        description=N_("Where the kernel listens (tcp), or the path prefix of its sockets (ipc)"),
         default="127.0.0.1",
         update=_settings_changed,
     )
     allow_remote: BoolProperty(
-        name="Allow Other Machines",
-        description="Listen on an address other machines can reach. Anyone who gets the "
-                    "connection file can run any code as you",
+        name=N_("Allow Other Machines"),
+        description=N_("Listen on an address other machines can reach. Anyone who gets the "
+                       "connection file can run any code as you"),
         default=False,
         update=_settings_changed,
     )
     transport: EnumProperty(
-        name="Transport",
+        name=N_("Transport"),
         items=(
-            ("tcp", "TCP", "Network sockets (the usual choice)"),
-            ("ipc", "IPC", "Local socket files: only this machine can connect"),
+            ("tcp", "TCP", N_("Network sockets (the usual choice)")),
+            ("ipc", "IPC", N_("Local socket files: only this machine can connect")),
         ),
         default="tcp",
         update=_settings_changed,
     )
     connection_dir: StringProperty(
-        name="Connection File Folder",
-        description="Where to write the connection file; empty for Jupyter's runtime folder",
+        name=N_("Connection File Folder"),
+        description=N_("Where to write the connection file; empty for Jupyter's runtime folder"),
         subtype="DIR_PATH",
         default="",
         update=_settings_changed,
     )
     dbus_export: BoolProperty(
-        name="Desktop Control (D-Bus)",
-        description="Let desktop tools see and start or stop this kernel over the session bus "
-                    "(org.bpyjupyter.Kernel)",
+        name=N_("Desktop Control (D-Bus)"),
+        description=N_("Let desktop tools see and start or stop this kernel over the session bus "
+                       "(org.bpyjupyter.Kernel)"),
         default=True,
         update=_settings_changed,
     )
     auto_start: BoolProperty(
-        name="Start Automatically",
-        description="Start the kernel when Blender starts with this add-on enabled",
+        name=N_("Start Automatically"),
+        description=N_("Start the kernel when Blender starts with this add-on enabled"),
         default=False,
     )
 
@@ -75,7 +76,7 @@ class BPY_JUPYTER_AP_preferences(bpy.types.AddonPreferences):
         layout.prop(self, "ip")
         if not self.is_loopback():
             box = layout.box()
-            box.label(text="This address can be reached from other machines.", icon="ERROR")
+            box.label(text=N_("This address can be reached from other machines."), icon="ERROR")
             box.prop(self, "allow_remote")
         layout.prop(self, "connection_dir")
         layout.prop(self, "auto_start")

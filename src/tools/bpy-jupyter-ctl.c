@@ -6,7 +6,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <glib/gi18n.h>
 #include <json-glib/json-glib.h>
 #include <locale.h>
 #include <stdio.h>
@@ -14,6 +13,8 @@
 #include <unistd.h>
 
 #include <bpyjupyter.h>
+
+#include "bj-tool-i18n.h"
 
 /* Exit statuses, as documented in --help. */
 enum {
@@ -266,6 +267,50 @@ list_kernels (Ctl     *ctl,
   return g_steal_pointer (&kernels);
 }
 
+/* The columns text takes on a terminal: printf's "%-*s" pads by bytes, which
+ * misaligns translated labels (Japanese ones, say). */
+static guint
+text_width (const char *text)
+{
+  guint width = 0;
+
+  for (const char *p = text; *p != '\0'; p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char (p);
+
+      if (!g_unichar_iszerowidth (c))
+        width += g_unichar_iswide (c) ? 2 : 1;
+    }
+  return width;
+}
+
+static char *
+pad_to_width (const char *text,
+              guint       width)
+{
+  GString *padded = g_string_new (text);
+
+  for (guint used = text_width (text); used < width; used++)
+    g_string_append_c (padded, ' ');
+  return g_string_free (padded, FALSE);
+}
+
+/* "Label:  value" lines, the values lined up after the widest label. */
+static void
+print_fields (const char * const *fields)
+{
+  guint width = 0;
+
+  for (guint i = 0; fields[i] != NULL; i += 2)
+    width = MAX (width, text_width (fields[i]));
+  for (guint i = 0; fields[i] != NULL; i += 2)
+    {
+      g_autofree char *label = pad_to_width (fields[i], width);
+
+      g_print ("%s  %s\n", label, fields[i + 1]);
+    }
+}
+
 static JsonNode *
 kernel_to_json (Kernel *kernel)
 {
@@ -346,8 +391,17 @@ command_list (Ctl *ctl)
       return EXIT_OK;
     }
 
-  /* TRANSLATORS: column headings of `bpy-jupyter-ctl list` */
-  g_print ("%-38s %-9s %-26s %s\n", _("INSTANCE"), _("STATE"), _("HOST"), _("DOCUMENT"));
+  {
+    /* TRANSLATORS: column heading of `bpy-jupyter-ctl list` */
+    g_autofree char *instance_heading = pad_to_width (_("INSTANCE"), 38);
+    /* TRANSLATORS: column heading of `bpy-jupyter-ctl list` */
+    g_autofree char *state_heading = pad_to_width (_("STATE"), 9);
+    /* TRANSLATORS: column heading of `bpy-jupyter-ctl list` */
+    g_autofree char *host_heading = pad_to_width (_("HOST"), 26);
+
+    /* TRANSLATORS: column heading of `bpy-jupyter-ctl list` */
+    g_print ("%s %s %s %s\n", instance_heading, state_heading, host_heading, _("DOCUMENT"));
+  }
   for (guint i = 0; i < kernels->len; i++)
     {
       Kernel *kernel = g_ptr_array_index (kernels, i);
@@ -357,6 +411,7 @@ command_list (Ctl *ctl)
       g_print ("%-38s %-9s %-26s %s\n", name, property_string (kernel, "State"),
                property_string (kernel, "Host"), *document ? document : "-");
     }
+  /* TRANSLATORS: footnote of `bpy-jupyter-ctl list`: the instance marked * */
   g_print (_("* answers as %s\n"), BJ_DBUS_NAME);
   return EXIT_OK;
 }
@@ -383,20 +438,33 @@ command_status (Ctl *ctl)
 
   file = property_string (kernel, "ConnectionFile");
   document = property_string (kernel, "HostDocument");
-  g_print ("%-17s %s\n", _("Instance:"), kernel->name);
-  if (kernel->primary)
-    g_print ("%-17s %s\n", _("Answers as:"), BJ_DBUS_NAME);
-  g_print ("%-17s %s\n", _("State:"), property_string (kernel, "State"));
-  g_print ("%-17s %s\n", _("Host:"), property_string (kernel, "Host"));
-  g_print ("%-17s %s\n", _("Document:"), *document ? document : "-");
-  g_print ("%-17s %" G_GUINT64_FORMAT "\n", _("Pid:"), property_uint (kernel, "Pid"));
-  g_print ("%-17s %s\n", _("Version:"), property_string (kernel, "Version"));
-  g_print ("%-17s %" G_GUINT64_FORMAT "\n", _("Executions:"), property_uint (kernel, "ExecutionCount"));
-  if (*file != '\0')
-    {
-      g_print ("%-17s %s\n", _("Connection file:"), file);
-      g_print ("%-17s jupyter console --existing %s\n", _("Connect with:"), file);
-    }
+  {
+    g_autofree char *pid = g_strdup_printf ("%" G_GUINT64_FORMAT, property_uint (kernel, "Pid"));
+    g_autofree char *executions = g_strdup_printf ("%" G_GUINT64_FORMAT,
+                                                   property_uint (kernel, "ExecutionCount"));
+    g_autofree char *command = g_strconcat ("jupyter console --existing ", file, NULL);
+    const char *fields[24];
+    guint n = 0;
+
+#define FIELD(label, value) (fields[n++] = (label), fields[n++] = (value))
+    FIELD (_("Instance:"), kernel->name);
+    if (kernel->primary)
+      FIELD (_("Answers as:"), BJ_DBUS_NAME);
+    FIELD (_("State:"), property_string (kernel, "State"));
+    FIELD (_("Host:"), property_string (kernel, "Host"));
+    FIELD (_("Document:"), *document ? document : "-");
+    FIELD (_("Pid:"), pid);
+    FIELD (_("Version:"), property_string (kernel, "Version"));
+    FIELD (_("Executions:"), executions);
+    if (*file != '\0')
+      {
+        FIELD (_("Connection file:"), file);
+        FIELD (_("Connect with:"), command);
+      }
+#undef FIELD
+    fields[n] = NULL;
+    print_fields (fields);
+  }
   return EXIT_OK;
 }
 
@@ -443,6 +511,7 @@ command_connect (Ctl   *ctl,
         return report_error (ctl, ctl->instance, error);
       if (!kernel_is_running (named))
         {
+          /* TRANSLATORS: a bus name, then a state as D-Bus spells it (stopped, starting, stopping) */
           g_printerr (_("The kernel %s is %s: start it first with “bpy-jupyter-ctl start --instance %s”\n"),
                       named->name, property_string (named, "State"), named->name);
           return EXIT_WRONG_STATE;
@@ -528,16 +597,14 @@ main (int    argc,
     { NULL }
   };
 
-  setlocale (LC_ALL, "");
-  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
-  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
-  textdomain (GETTEXT_PACKAGE);
+  bj_tool_init_i18n ();
 
   context = g_option_context_new (NULL);
   g_option_context_set_summary (context,
     _("Control the bpy-jupyter kernels on the session bus: Blender with the\n"
       "bpy-jupyter add-on, and bpy-jupyter-kernel --dbus services."));
   g_option_context_set_description (context,
+    /* TRANSLATORS: keep command names, options and exit statuses; line the descriptions up */
     _("Commands:\n"
       "  list        List the kernels on the session bus (* answers as org.bpyjupyter.Kernel)\n"
       "  status      Show a kernel’s state, host, document and connection file\n"

@@ -10,7 +10,6 @@
 
 #include <errno.h>
 #include <glib-unix.h>
-#include <glib/gi18n.h>
 #include <glib/gstdio.h>
 #include <locale.h>
 #include <signal.h>
@@ -18,6 +17,8 @@
 #include <unistd.h>
 
 #include <bpyjupyter.h>
+
+#include "bj-tool-i18n.h"
 
 #include "bj-python-executor.h"
 
@@ -496,9 +497,9 @@ main (int    argc,
       N_("With --dbus: exit after this long with the kernel stopped and no calls "
          "(default 60; 0 for never)"), N_("SECONDS") },
     { "install", 0, 0, G_OPTION_ARG_NONE, &install,
-      N_("Install the “" KERNELSPEC_NAME "” kernelspec and exit"), NULL },
+      N_("Install the “bpy-jupyter-python” kernelspec and exit"), NULL },
     { "install-blender", 0, 0, G_OPTION_ARG_NONE, &install_blender,
-      N_("Install the “" BLENDER_KERNELSPEC_NAME "” kernelspec (Blender as the kernel process) and exit"), NULL },
+      N_("Install the “bpy-jupyter-blender” kernelspec (Blender as the kernel process) and exit"), NULL },
     { "blender", 0, 0, G_OPTION_ARG_FILENAME, &blender,
       N_("With --install-blender: the Blender to run (default: blender on PATH)"), N_("PATH") },
     { "user", 0, 0, G_OPTION_ARG_NONE, &user,
@@ -510,10 +511,7 @@ main (int    argc,
     { NULL }
   };
 
-  setlocale (LC_ALL, "");
-  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
-  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
-  textdomain (GETTEXT_PACKAGE);
+  bj_tool_init_i18n ();
 
   context = g_option_context_new (NULL);
   g_option_context_set_summary (context, _("A native Jupyter kernel that runs Python."));

@@ -4,7 +4,7 @@
 One Blender serves the whole scenario, in order: start through the operator, cells
 changing the scene, undo, interrupt, errors that must not end Blender, a client that
 vanishes mid-cell, stop and start again (namespace kept), File › New, add-on
-disable/enable, and finally quitting Blender with the kernel running.
+disable/enable, the panel in German, and finally quitting Blender with the kernel running.
 """
 import os
 import sys
@@ -211,6 +211,32 @@ class AddonInGUIBlender(unittest.TestCase):
         self.reconnect(old_info)
         self.assertEqual(self.value("kept_across_stop"), "1234")
         self.assertEqual(self.value("D.objects['Cube'].name"), "'Cube'")
+
+    def test_10_panel_in_german(self):
+        # Blender's own switch, as a user flips it in Preferences › Interface; the
+        # add-on (re-enabled by the previous step) brings its German from po/de.po.
+        labels = self.blender.command(
+            "import bpy, bpy_jupyter.i18n\n"
+            "T = bpy.app.translations\n"
+            "view = bpy.context.preferences.view\n"
+            "view.language = 'de_DE'\n"
+            "view.use_translate_interface = True\n"
+            "try:\n"
+            "    panel = bpy.types.BPY_JUPYTER_PT_view3d\n"
+            "    sub = bpy.types.BPY_JUPYTER_PT_view3d_connection\n"
+            "    op = bpy.types.BPY_JUPYTER_OT_stop_kernel\n"
+            "    result = [T.locale,\n"
+            "              T.pgettext_iface(panel.bl_label, panel.bl_rna.translation_context),\n"
+            "              T.pgettext_iface(sub.bl_label, sub.bl_rna.translation_context),\n"
+            "              T.pgettext_iface(op.bl_label, op.bl_rna.translation_context),\n"
+            "              bpy_jupyter.i18n._('Cells run: %d') % 3]\n"
+            "finally:\n"
+            "    view.use_translate_interface = False\n"
+            "    view.language = 'en_US'\n")
+        self.assertEqual(labels, ["de_DE", "Jupyter-Kernel", "Verbindung", "Kernel beenden",
+                                  "Ausgeführte Zellen: 3"])
+        self.assertEqual(self.blender.command(
+            "result = bpy.app.translations.pgettext_iface('Connection')"), "Connection")
 
     def test_99_quit_with_the_kernel_running(self):
         path = self.connection_file
