@@ -35,9 +35,9 @@ FULL = dict(launch_pairs=3, idle_s=30, warm_restarts=20, rss_cells=100, warmup=3
             tp_lines=1_000_000, tp_reps=3, conc_clients=10, conc_cells=200, conc_reps=2, pause_n=10,
             cycles=1000, cycle_chunk=50)
 QUICK = dict(launch_pairs=1, idle_s=5, warm_restarts=5, rss_cells=100, warmup=10,
-             jc_n=100, raw_n=200, rt_block=10, fp_n=4, fp_block=2,
+             jc_n=60, raw_n=100, rt_block=10, fp_n=4, fp_block=2,
              comp_n=30, comp_block=10, insp_n=30, png_n=6, png_block=3,
-             tp_lines=200_000, tp_reps=1, conc_clients=10, conc_cells=50, conc_reps=1, pause_n=2,
+             tp_lines=200_000, tp_reps=1, conc_clients=10, conc_cells=30, conc_reps=1, pause_n=1,
              cycles=100, cycle_chunk=50)
 
 COMPLETIONS = ("pri", "bpy.context.sc")

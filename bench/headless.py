@@ -21,8 +21,8 @@ NAME = "headless"
 FULL = dict(launch_n=8, warmup=50, jc_n=500, raw_n=2000, rt_block=10, fp_n=20, fp_block=5,
             tp_lines=1_000_000, tp_reps=3, png_n=30, png_block=5, conc_clients=10, conc_cells=200,
             conc_reps=2, idle_s=30, cycles=1000)
-QUICK = dict(launch_n=2, warmup=20, jc_n=100, raw_n=300, rt_block=10, fp_n=4, fp_block=2,
-             tp_lines=200_000, tp_reps=1, png_n=6, png_block=3, conc_clients=10, conc_cells=50,
+QUICK = dict(launch_n=1, warmup=20, jc_n=100, raw_n=300, rt_block=10, fp_n=4, fp_block=2,
+             tp_lines=200_000, tp_reps=1, png_n=6, png_block=3, conc_clients=10, conc_cells=30,
              conc_reps=1, idle_s=5, cycles=100)
 
 # Blender alone: when --python code starts (CLOCK_MONOTONIC, as perf_counter), VmRSS.

@@ -16,10 +16,10 @@ FULL = dict(warmup=100, jc_n=1000, raw_n=3000, rt_block=10,
             fp_n=20, fp_block=5, comp_n=200, comp_block=10, comp_late_n=20,
             tp_lines=1_000_000, tp_reps=5, launch_n=10, png_n=30, png_block=5,
             conc_clients=10, conc_cells=200, conc_reps=2, idle_s=30, cycles=1000)
-QUICK = dict(warmup=50, jc_n=200, raw_n=500, rt_block=10,
+QUICK = dict(warmup=30, jc_n=100, raw_n=300, rt_block=10,
              fp_n=6, fp_block=3, comp_n=50, comp_block=10, comp_late_n=10,
-             tp_lines=200_000, tp_reps=2, launch_n=4, png_n=6, png_block=3,
-             conc_clients=10, conc_cells=50, conc_reps=1, idle_s=5, cycles=100)
+             tp_lines=200_000, tp_reps=1, launch_n=3, png_n=6, png_block=3,
+             conc_clients=10, conc_cells=30, conc_reps=1, idle_s=5, cycles=100)
 
 
 def capture_stdout(client, code):
