@@ -16,8 +16,8 @@ seed, in the same Blender build, the Blenders alive at once:
 Trials alternate ours / reference in blocks, as in the standalone section.
 """
 
-import json
 import os
+import secrets
 import time
 
 from jupyter_client.connect import write_connection_file
@@ -32,12 +32,12 @@ NAME = "blender"
 FULL = dict(launch_pairs=3, idle_s=30, warm_restarts=20, rss_cells=100, warmup=30,
             jc_n=500, raw_n=1000, rt_block=10, fp_n=20, fp_block=5,
             comp_n=100, comp_block=10, insp_n=100, png_n=30, png_block=5,
-            tp_lines=1_000_000, tp_reps=3, conc_clients=10, conc_cells=200, pause_n=10,
+            tp_lines=1_000_000, tp_reps=3, conc_clients=10, conc_cells=200, conc_reps=2, pause_n=10,
             cycles=1000, cycle_chunk=50)
-QUICK = dict(launch_pairs=1, idle_s=10, warm_restarts=5, rss_cells=100, warmup=10,
-             jc_n=100, raw_n=200, rt_block=10, fp_n=4, fp_block=2,
+QUICK = dict(launch_pairs=1, idle_s=5, warm_restarts=5, rss_cells=100, warmup=10,
+             jc_n=60, raw_n=100, rt_block=10, fp_n=4, fp_block=2,
              comp_n=30, comp_block=10, insp_n=30, png_n=6, png_block=3,
-             tp_lines=200_000, tp_reps=1, conc_clients=10, conc_cells=50, pause_n=2,
+             tp_lines=200_000, tp_reps=1, conc_clients=10, conc_cells=30, conc_reps=1, pause_n=1,
              cycles=100, cycle_chunk=50)
 
 COMPLETIONS = ("pri", "bpy.context.sc")
@@ -92,7 +92,8 @@ def start_seed(b, quiet, timeout=60.0):
     The connection file is written first, so the client connects before and
     queues its kernel_info_request (1 ms reconnect interval)."""
     cf = os.path.join(b.tmp, "seed-connection.json")
-    write_connection_file(fname=cf, ip="127.0.0.1", transport="tcp")
+    write_connection_file(fname=cf, ip="127.0.0.1", transport="tcp",
+                          key=secrets.token_hex(32).encode())  # signed, as real clients do
     conn = measures.load_connection(cf)
     client = rawclient.RawClient(conn, reconnect_ivl_ms=1)
     client.send(client.shell, "kernel_info_request", {})
@@ -235,55 +236,6 @@ def after_pause(clients, n):
                 samples[m].append(c.execute("1+1"))
         out[str(pause)] = samples
     return out
-
-
-# -- 10 clients at once ------------------------------------------------------------------
-
-def concurrent(connection_file, n_clients, n_cells, timeout=60.0):
-    """n_clients clients, each a process of its own (bench/concurrent_client.py),
-    execute n_cells `1+1` each, all at once. Every reply and every idle must arrive."""
-    import select
-    import signal
-    import subprocess
-    import sys
-    script = os.path.join(os.path.dirname(os.path.realpath(__file__)), "concurrent_client.py")
-    procs = []
-    results = []
-    try:
-        for _ in range(n_clients):
-            procs.append(subprocess.Popen(
-                [sys.executable, script, connection_file, str(n_cells), str(timeout)],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                start_new_session=True))
-        deadline = time.perf_counter() + 90
-        for pr in procs:
-            while not select.select([pr.stdout], [], [], 1.0)[0]:
-                if time.perf_counter() > deadline or pr.poll() is not None:
-                    raise RuntimeError("a client did not get ready")
-            if pr.stdout.readline().strip() != "ready":
-                raise RuntimeError("a client did not get ready")
-        t0 = time.perf_counter()
-        for pr in procs:
-            pr.stdin.write("go\n")
-            pr.stdin.flush()
-        for pr in procs:
-            out, _ = pr.communicate(timeout=timeout * 2 + n_cells)
-            results.append(json.loads(out.strip().splitlines()[-1]))
-        elapsed = time.perf_counter() - t0
-    finally:
-        for pr in procs:
-            if pr.poll() is None:
-                try:
-                    os.killpg(pr.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                pr.wait(5)
-    done = sum(len(r["latencies"]) for r in results)
-    return {"clients": n_clients, "cells_each": n_cells, "completed": done,
-            "lost": n_clients * n_cells - done, "seconds": elapsed,
-            "cells_per_s": done / elapsed if elapsed else 0.0,
-            "latencies": [x for r in results for x in r["latencies"]],
-            "errors": [e for r in results for e in r["errors"]][:10]}
 
 
 # -- the seed as given: what a print does to it ---------------------------------------
@@ -440,15 +392,12 @@ def run(repo, quick):
             [(m, lambda c=c, d=digests[m]: measures.display_png(c, d)) for m, c in _pair(clients)],
             p["png_n"], p["png_block"])}
 
-        log("%d clients at once, %d cells each: ours, then the seed (quiet=True)"
-            % (p["conc_clients"], p["conc_cells"]))
-        res["concurrent"] = {}
-        for m in ("ours", "seedq"):
-            res["concurrent"][m] = concurrent(connection_file(bs[m], m), p["conc_clients"],
-                                              p["conc_cells"])
-            log("  %s: %d/%d cells in %.2f s" % (m, res["concurrent"][m]["completed"],
-                                                p["conc_clients"] * p["conc_cells"],
-                                                res["concurrent"][m]["seconds"]))
+        log("%d clients at once, %d cells each, %d runs each: ours, the seed (quiet=True), "
+            "alternating" % (p["conc_clients"], p["conc_cells"], p["conc_reps"]))
+        runs = measures.concurrent_pairs([(m, connection_file(bs[m], m)) for m in ("ours", "seedq")],
+                                         p["conc_clients"], p["conc_cells"], p["conc_reps"], log)
+        res["concurrent"] = {m: dict(measures.concurrent_summary(r), runs=r)
+                             for m, r in runs.items()}
 
         log("first print latency (reference: seed quiet=True): %d each" % p["fp_n"])
         res["first_print"] = measures.interleave(
@@ -516,7 +465,7 @@ def check(res):
         c = res["concurrent"][m]
         if c["lost"]:
             problems.append("%s lost %d of %d cells with %d clients: %s"
-                            % (m, c["lost"], c["clients"] * c["cells_each"], c["clients"],
+                            % (m, c["lost"], c["sent"], c["clients"],
                                c["errors"][:3]))
     cy = res["cycles"]
     problems += ["cycles: " + x for x in cy["problems"]]
@@ -591,14 +540,12 @@ def rows_from(res, p):
     ms_row("`display()` of a %.2f MB PNG until display_data arrives, median (n=%d)"
            % (png["png_bytes"] / 2 ** 20, len(png["samples"]["ours"])), png["samples"], "median")
     cc = res["concurrent"]
-    rows.append(Row("%d clients executing at once, %d cells each"
-                    % (cc["ours"]["clients"], cc["ours"]["cells_each"]),
+    rows.append(Row("%d clients executing at once, %d cells each, median of %d runs"
+                    % (cc["ours"]["clients"], cc["ours"]["cells_each"], len(cc["ours"]["runs"])),
                     cc["ours"]["cells_per_s"], cc["seedq"]["cells_per_s"], "cells/s",
                     lower_is_better=False, fmt=lambda v: "%.0f cells/s" % v))
-    rows.append(Row("… replies lost", "%d of %d" % (cc["ours"]["lost"], cc["ours"]["clients"]
-                                                      * cc["ours"]["cells_each"]),
-                    "%d of %d" % (cc["seedq"]["lost"], cc["seedq"]["clients"]
-                                  * cc["seedq"]["cells_each"]), ""))
+    rows.append(Row("… replies lost", "%d of %d" % (cc["ours"]["lost"], cc["ours"]["sent"]),
+                    "%d of %d" % (cc["seedq"]["lost"], cc["seedq"]["sent"]), ""))
 
     def trial_med(mode, key, scale=1.0):
         return median([t[mode][key] * scale for t in trials if t[mode].get(key) is not None])

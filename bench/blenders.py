@@ -15,7 +15,6 @@ it does *not* enable the add-on, so the same driver serves
 Never `--enable-event-simulate`: it removes the event loop's idle sleep.
 """
 
-import json
 import os
 import sys
 import time
@@ -30,46 +29,15 @@ HEADLESS_REFERENCE = os.path.join(HERE, "reference", "ipykernel_headless_blender
 os.environ.setdefault("BJ_ADDON_SCRIPTS", SCRIPTS)
 sys.path.insert(0, os.path.join(REPO, "tests", "blender"))
 import bjblender  # noqa: E402
+import kernels  # noqa: E402
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
-# As bjblender's driver, minus the add-on: commands dropped into CMD_DIR run on
-# the main thread from a persistent 50 ms timer.
-DRIVER = r'''
-import json, os, sys, time, traceback
-import bpy
+# bjblender's command server, without the add-on (the bench enables it itself, timed).
+def driver(mode):
+    return lambda cmd_dir: bjblender.driver_source(
+        cmd_dir, after='print("bench-driver: ready (%s)", flush=True)\n' % mode)
 
-CMD_DIR = {cmd_dir!r}
-bpy.context.preferences.view.show_splash = False
-_namespace = {{"bpy": bpy}}
-
-
-def _bj_serve_commands():
-    try:
-        names = sorted(n for n in os.listdir(CMD_DIR) if n.endswith(".py"))
-    except OSError:
-        return 0.05
-    for name in names:
-        path = os.path.join(CMD_DIR, name)
-        with open(path) as f:
-            code = f.read()
-        os.unlink(path)
-        _namespace.pop("result", None)
-        try:
-            exec(compile(code, name, "exec"), _namespace)
-            out = {{"ok": True, "result": _namespace.get("result")}}
-        except BaseException:
-            out = {{"ok": False, "error": traceback.format_exc()}}
-        base = path[:-3]
-        with open(base + ".tmp", "w") as f:
-            json.dump(out, f, default=repr)
-        os.replace(base + ".tmp", base + ".json")
-    return 0.05
-
-
-bpy.app.timers.register(_bj_serve_commands, first_interval=0.0, persistent=True)
-print("bench-driver: ready ({mode})", flush=True)
-'''
 
 # Helpers defined once in Blender (as _bench) for the commands below.
 HELPERS = r'''
@@ -192,70 +160,19 @@ def group_members(pgid):
 class GuiBlender(bjblender.BlenderGUI):
     """A GUI Blender under xvfb-run (see the module doc). mode: ours / seed / plain."""
 
-    def __init__(self, mode, name=None):  # noqa: super().__init__ writes another driver
+    def __init__(self, mode, name=None):
         self.mode = mode
-        self.blender = bjblender.find_program("blender", "BJ_BLENDER")
-        self.xvfb_run = bjblender.find_program("xvfb-run")
-        self.scripts = bjblender.addon_scripts()
-        import tempfile
-        self.tmp = tempfile.mkdtemp(prefix="bj-bench-%s-" % (name or mode))
-        self.runtime_dir = os.path.join(self.tmp, "runtime")
-        self.cmd_dir = os.path.join(self.tmp, "commands")
-        self.home = os.path.join(self.tmp, "home")
-        self.tmpdir = os.path.join(self.tmp, "tmp")
-        for d in (self.runtime_dir, self.cmd_dir, self.home, self.tmpdir):
-            os.makedirs(d, mode=0o700)
-        self.log_path = os.path.join(self.tmp, "blender.log")
-        self.driver = os.path.join(self.tmp, "driver.py")
-        with open(self.driver, "w") as f:
-            f.write(DRIVER.format(cmd_dir=self.cmd_dir, mode=mode))
-        self.env = dict(os.environ,
-                        BLENDER_USER_SCRIPTS=self.scripts,
-                        JUPYTER_RUNTIME_DIR=self.runtime_dir,
-                        HOME=self.home,
-                        TMPDIR=self.tmpdir,
-                        XDG_RUNTIME_DIR=self.tmpdir,
-                        XDG_CONFIG_HOME=os.path.join(self.home, ".config"),
-                        XDG_CACHE_HOME=os.path.join(self.home, ".cache"),
-                        PYTHONDONTWRITEBYTECODE="1")
-        for var in ("DISPLAY", "WAYLAND_DISPLAY", "XAUTHORITY", "PYTHONPATH", "PYTHONHOME",
-                    "VIRTUAL_ENV", "DBUS_SESSION_BUS_ADDRESS"):
-            self.env.pop(var, None)
-        self.argv = [self.xvfb_run, "-a", "-s", bjblender.SCREEN,
-                     self.blender, "--factory-startup", "-noaudio", "--python", self.driver]
-        self._log = open(self.log_path, "wb")
-        self._serial = 0
-        self.clients = []
-        self.closed = False
+        env = {"PYTHONPATH": None, "PYTHONHOME": None, "VIRTUAL_ENV": None,
+               "DBUS_SESSION_BUS_ADDRESS": None}
+        if kernels.BYTECODE_CACHE:
+            env["XDG_CACHE_HOME"] = kernels.BYTECODE_CACHE
+        super().__init__(name="bj-bench-%s" % (name or mode), driver=driver(mode), env=env)
         self.pid = None
-        import subprocess
-        self.t_popen = time.perf_counter()
-        self.popen = subprocess.Popen(self.argv, env=self.env, cwd=self.tmp,
-                                      stdin=subprocess.DEVNULL, stdout=self._log,
-                                      stderr=subprocess.STDOUT, start_new_session=True)
         _ALL.append(self)
         _PGIDS.add(self.popen.pid)
 
-    # -- commands without waiting ------------------------------------------
-    def submit(self, code):
-        self._serial += 1
-        base = os.path.join(self.cmd_dir, "%06d" % self._serial)
-        with open(base + ".tmp", "w") as f:
-            f.write(code)
-        os.replace(base + ".tmp", base + ".py")
-        return base
-
-    def result(self, base, timeout=bjblender.TIMEOUT):
-        self._wait(lambda: os.path.exists(base + ".json"), timeout, "a command's result")
-        with open(base + ".json") as f:
-            out = json.load(f)
-        os.unlink(base + ".json")
-        if not out["ok"]:
-            bjblender.fail("a command failed in Blender:\n%s" % out["error"])
-        return out["result"]
-
     def run(self, code, timeout=bjblender.TIMEOUT):
-        return self.result(self.submit(code), timeout)
+        return self.command(code, timeout)
 
     # -- the Blender process -------------------------------------------------
     def wait_ready(self, timeout=bjblender.STARTUP_TIMEOUT):

@@ -14,13 +14,16 @@ import blenders
 import kernels
 import measures
 import rawclient
+import standalone
 from report import Row, fmt_lines_per_s, fmt_mb, log, median, ms, summary
 
 NAME = "headless"
 FULL = dict(launch_n=8, warmup=50, jc_n=500, raw_n=2000, rt_block=10, fp_n=20, fp_block=5,
-            tp_lines=1_000_000, tp_reps=3)
-QUICK = dict(launch_n=2, warmup=20, jc_n=100, raw_n=300, rt_block=10, fp_n=4, fp_block=2,
-             tp_lines=200_000, tp_reps=1)
+            tp_lines=1_000_000, tp_reps=3, png_n=30, png_block=5, conc_clients=10, conc_cells=200,
+            conc_reps=2, idle_s=30, cycles=1000)
+QUICK = dict(launch_n=1, warmup=20, jc_n=100, raw_n=300, rt_block=10, fp_n=4, fp_block=2,
+             tp_lines=200_000, tp_reps=1, png_n=6, png_block=3, conc_clients=10, conc_cells=30,
+             conc_reps=1, idle_s=5, cycles=100)
 
 # Blender alone: when --python code starts (CLOCK_MONOTONIC, as perf_counter), VmRSS.
 FLOOR_CODE = ("import time, sys\n"
@@ -140,12 +143,17 @@ def run(repo, quick):
             for c in clients.values():
                 measures.print_throughput(c, 1000)
             tp = {k.name: [] for k in kinds}
+            in_kernel = {k.name: [] for k in kinds}
             noop = []
             for _ in range(p["tp_reps"]):
                 for name, c in clients.items():
                     tp[name].append(measures.print_throughput(c, n, want))
+                for name, c in clients.items():
+                    in_kernel[name].append(measures.kernel_noop_print(c, n))
                 noop.append(blender_noop_print(blender, tmp, env, n))
-            res["throughput"] = {"lines": n, "runs": tp, "blender_noop_writer_lines_per_s": noop}
+            res["throughput"] = {"lines": n, "runs": tp, "blender_noop_writer_lines_per_s": noop,
+                                 "kernel_noop_writer_lines_per_s": in_kernel}
+            standalone.phase_more(kinds, procs, clients, p, res)
             res["rss_end"] = {k: {"rss_kb": pr.rss_kb(), "hwm_kb": pr.hwm_kb()}
                               for k, pr in procs.items()}
             log("shutting both down")
@@ -154,6 +162,14 @@ def run(repo, quick):
                 exit_s, rc = pr.stop(clients[name])
                 res["shutdown_long_lived"][name] = {"seconds": exit_s, "returncode": rc}
                 clients[name].close()
+
+            log("%d start/stop cycles of ours inside one blender -b" % p["cycles"])
+            work = os.path.join(tmp, "cycles")
+            os.makedirs(work)
+            res["cycles"] = measures.inproc_cycles(
+                [blender, "-b", "--factory-startup", "--python"],
+                os.path.dirname(blenders.KERNEL_PROCESS), p["cycles"], work,
+                env=kernels._env(env))
         finally:
             kernels.stop_all()
 
@@ -167,6 +183,7 @@ def run(repo, quick):
         for r in runs:
             if not r["ok"]:
                 problems.append("%s print throughput: %s" % (name, r["problem"]))
+    problems += standalone.more_problems(res, ["ours", "ipykernel"])
     codes = sorted({t.get("returncode") for t in res["launch"]["ipykernel"]}, key=repr)
     fl = res["blender_floor"]
     notes = ["Reference floor, in the same run: `blender -b --factory-startup --python-expr …` "
@@ -216,6 +233,7 @@ def rows_from(res):
     rows.append(Row("… all lines complete and in order",
                     "%d/%d runs" % (sum(r["ok"] for r in tp["runs"][o]), len(tp["runs"][o])),
                     "%d/%d runs" % (sum(r["ok"] for r in tp["runs"][i]), len(tp["runs"][i])), ""))
+    standalone.noop_row(tp, o, i, rows)
     la = res["launch"]
 
     def launch_row(name, key, scale, unit, fmt=None):
@@ -243,6 +261,7 @@ def rows_from(res):
                     paired(o, "rss_startup_kb", "rss_kb", 1), paired(i, "rss_startup_kb", "rss_kb", 1),
                     "kB", fmt=lambda v: "%+.1f MB" % (v / 1024)))
     launch_row("RSS after one execute, median", "rss_after_execute_kb", 1, "kB", fmt=fmt_mb)
+    standalone.more_rows(res, o, i, rows, "blender -b")
     end = res["rss_end"]
     rows.append(Row("peak RSS over the latency run (VmHWM)", end[o]["hwm_kb"],
                     end[i]["hwm_kb"], "kB", fmt=fmt_mb))

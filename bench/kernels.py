@@ -10,6 +10,7 @@ also run at exit and on SIGINT/SIGTERM, so a run never leaves kernels behind.
 import atexit
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -20,6 +21,10 @@ from jupyter_client.connect import write_connection_file
 from rawclient import RawClient
 
 SYSTEM_PYTHON = "/usr/bin/python3"
+# XDG_CACHE_HOME of every process the bench starts (bench/run sets and warms it):
+# ours keeps the bytecode of its Python runtime there, as it would in a user's
+# ~/.cache after the first start.
+BYTECODE_CACHE = None
 SHUTDOWN_TIMEOUT = 5.0
 
 _RUNNING = []  # KernelProcess objects whose process may still be alive
@@ -50,7 +55,10 @@ def new_connection_file(path):
     """Writes a connection file with free tcp ports on 127.0.0.1; returns its dict."""
     if os.path.exists(path):
         os.unlink(path)
-    write_connection_file(fname=path, ip="127.0.0.1", transport="tcp")
+    # A fresh key, as jupyter_client's KernelManager gives: every message is signed
+    # (write_connection_file alone would leave the key empty).
+    write_connection_file(fname=path, ip="127.0.0.1", transport="tcp",
+                          key=secrets.token_hex(32).encode())
     with open(path) as f:
         return json.load(f)
 
@@ -75,6 +83,8 @@ def _env(extra=None):
     # first on PATH may leak into either kernel.
     for var in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV"):
         env.pop(var, None)
+    if BYTECODE_CACHE:
+        env["XDG_CACHE_HOME"] = BYTECODE_CACHE
     env.update(extra or {})
     return env
 

@@ -182,7 +182,8 @@ def launch_once(proc, conn, timeout=60.0):
     conn. Connects before Popen with a 1 ms reconnect interval and queues one
     kernel_info_request, so its reply comes as soon as the kernel serves shell.
     Returns dict with seconds from Popen to: kernel_info_reply, the reply to a
-    first `1+1` sent right after it; VmRSS (kB) at kernel_info_reply and after that
+    first `1+1` sent right after it, the process's exit after shutdown_request
+    (cycle_s); VmRSS (kB) at kernel_info_reply and after that
     execute; shutdown seconds."""
     client = RawClient(conn, reconnect_ivl_ms=1, iopub=True)
     res = {}
@@ -219,6 +220,8 @@ def launch_once(proc, conn, timeout=60.0):
         exit_s, rc = proc.stop(client)
         res["shutdown_s"] = exit_s
         res["returncode"] = rc
+        if exit_s is not None:  # one whole process start/stop cycle
+            res["cycle_s"] = time.perf_counter() - t0
     finally:
         if proc.alive():
             proc.stop()
@@ -380,3 +383,152 @@ def display_png(client, digest, timeout=60.0):
     if (len(data), hashlib.sha256(data).hexdigest()) != tuple(digest):
         raise RuntimeError("the PNG that arrived differs from the kernel's (%d bytes)" % len(data))
     return got["t"] - t0
+# -- 10 clients at once ------------------------------------------------------------------
+
+def concurrent(connection_file, n_clients, n_cells, timeout=60.0):
+    """n_clients clients, each a process of its own (bench/concurrent_client.py),
+    execute n_cells `1+1` each, all at once. Every reply and every idle must arrive."""
+    import select
+    import signal
+    import subprocess
+    import sys
+    script = os.path.join(os.path.dirname(os.path.realpath(__file__)), "concurrent_client.py")
+    procs = []
+    results = []
+    try:
+        for _ in range(n_clients):
+            procs.append(subprocess.Popen(
+                [sys.executable, script, connection_file, str(n_cells), str(timeout)],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                start_new_session=True))
+        deadline = time.perf_counter() + 90
+        for pr in procs:
+            while not select.select([pr.stdout], [], [], 1.0)[0]:
+                if time.perf_counter() > deadline or pr.poll() is not None:
+                    raise RuntimeError("a client did not get ready")
+            if pr.stdout.readline().strip() != "ready":
+                raise RuntimeError("a client did not get ready")
+        t0 = time.perf_counter()
+        for pr in procs:
+            pr.stdin.write("go\n")
+            pr.stdin.flush()
+        for pr in procs:
+            out, _ = pr.communicate(timeout=timeout * 2 + n_cells)
+            results.append(json.loads(out.strip().splitlines()[-1]))
+        elapsed = time.perf_counter() - t0
+    finally:
+        for pr in procs:
+            if pr.poll() is None:
+                try:
+                    os.killpg(pr.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                pr.wait(5)
+    done = sum(len(r["latencies"]) for r in results)
+    return {"clients": n_clients, "cells_each": n_cells, "completed": done,
+            "lost": n_clients * n_cells - done, "seconds": elapsed,
+            "cells_per_s": done / elapsed if elapsed else 0.0,
+            "latencies": [x for r in results for x in r["latencies"]],
+            "errors": [e for r in results for e in r["errors"]][:10]}
+
+
+def concurrent_pairs(targets, n_clients, n_cells, reps, log=None):
+    """targets: [(name, connection_file)]. Runs `concurrent` on each in turn,
+    reps times (A B A B …). Returns {name: [result, …]}."""
+    out = {name: [] for name, _ in targets}
+    for i in range(reps):
+        for name, path in targets:
+            r = concurrent(path, n_clients, n_cells)
+            out[name].append(r)
+            if log:
+                log("  %s (%d/%d): %d/%d cells in %.2f s" % (name, i + 1, reps, r["completed"],
+                                                            n_clients * n_cells, r["seconds"]))
+    return out
+
+
+def concurrent_summary(runs):
+    """One line of figures over the runs of concurrent_pairs for one target."""
+    lat = sorted(x for r in runs for x in r["latencies"])
+    from report import median
+    return {"cells_per_s": median([r["cells_per_s"] for r in runs]),
+            "lost": sum(r["lost"] for r in runs),
+            "sent": sum(r["clients"] * r["cells_each"] for r in runs),
+            "latencies": lat, "clients": runs[0]["clients"], "cells_each": runs[0]["cells_each"],
+            "errors": [e for r in runs for e in r["errors"]][:10]}
+
+
+# -- idle CPU -------------------------------------------------------------------------
+
+def cpu_seconds(pid):
+    """CPU time of a process's live threads, in seconds, to the nanosecond
+    (/proc/PID/task/*/schedstat; utime and stime count 10 ms ticks, too coarse
+    for an idle kernel)."""
+    total = 0
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/schedstat" % (pid, tid)) as f:
+                total += int(f.read().split()[0])
+        except (OSError, ValueError, IndexError):
+            pass  # a thread that just ended
+    return total / 1e9
+
+
+def idle_cpu(pids, seconds):
+    """pids: {name: pid}. CPU used by each over the same window with no client
+    traffic, as a share of one CPU."""
+    c0 = {m: cpu_seconds(p) for m, p in pids.items()}
+    t0 = time.perf_counter()
+    time.sleep(seconds)
+    dt = time.perf_counter() - t0
+    return {m: {"cpu": (cpu_seconds(p) - c0[m]) / dt, "seconds": dt} for m, p in pids.items()}
+
+
+# -- output ceiling inside a kernel ----------------------------------------------------
+
+KERNEL_NOOP_PRINT = r'''
+import sys as _s, time as _t
+class _BenchNoopWriter:
+    write = len
+    def flush(self): pass
+_bw = _BenchNoopWriter()
+_bt = _t.perf_counter()
+for _bi in range(%d): print(_bi, file=_bw)
+_bt = _t.perf_counter() - _bt
+_bt
+'''
+
+
+def kernel_noop_print(client, n):
+    """Lines/s of `print(i, file=w)` inside the kernel's own interpreter, w a writer
+    whose write is the builtin len: what the kernel's Python loop costs without
+    any output path (its ceiling for the throughput measure)."""
+    out = {}
+
+    def on_iopub(h, c, t):
+        if h["msg_type"] == "execute_result":
+            out["text"] = c["data"]["text/plain"]
+
+    mid = client.execute_request(KERNEL_NOOP_PRINT % n)
+    reply, _, _ = client.wait_reply_and_idle(mid, 120, on_iopub)
+    if reply.get("status") != "ok" or "text" not in out:
+        raise RuntimeError("the no-op print cell failed: %r" % reply)
+    return n / float(out["text"])
+
+
+# -- start/stop cycles inside one host process ------------------------------------------
+
+def inproc_cycles(host_argv, module_dir, n, work, env=None, timeout=600):
+    """Runs bench/cycles_inproc.py in a host (host_argv + [script, '--', …] for
+    blender; [python, script, …] otherwise). Returns its JSON result."""
+    import subprocess
+    here = os.path.dirname(os.path.realpath(__file__))
+    script = os.path.join(here, "cycles_inproc.py")
+    out = os.path.join(work, "cycles-%d.json" % len(os.listdir(work)))
+    argv = host_argv + [script, "--", module_dir, here, str(n), work, out]
+    subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL, env=env, timeout=timeout, start_new_session=True)
+    with open(out) as f:
+        res = json.load(f)
+    if "error" in res:
+        raise RuntimeError("in-process cycles failed: %s" % res["error"])
+    return res

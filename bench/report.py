@@ -133,6 +133,8 @@ def fmt_delta_mb(kb):
 
 def fmt_pct(share):
     """A share of one CPU (0.01 = 1 %)."""
+    if share < 0.001:
+        return "%.4f %%" % (share * 100)
     return "%.2f %%" % (share * 100) if share < 0.1 else "%.1f %%" % (share * 100)
 
 

@@ -35,15 +35,16 @@ STARTUP_TIMEOUT = 60 * TIME_SCALE
 TIMEOUT = 15 * TIME_SCALE
 SCREEN = "-screen 0 1280x800x24"
 
-DRIVER = r'''
+# The command server: Python snippets dropped into CMD_DIR run on Blender's main
+# thread from a persistent 50 ms timer; each one's `result` (or its traceback) is
+# written back as JSON. bench/blenders.py serves its commands with the same code.
+COMMAND_SERVER = r'''
 import json, os, sys, time, traceback
-import bpy, addon_utils
+import bpy
 
 CMD_DIR = {cmd_dir!r}
 bpy.context.preferences.view.show_splash = False
-addon_utils.enable("bpy_jupyter", default_set=True)
-print("bj-driver: add-on enabled", flush=True)
-_namespace = {{"bpy": bpy, "addon_utils": addon_utils}}
+_namespace = {{"bpy": bpy}}
 
 
 def _bj_serve_commands():
@@ -70,11 +71,26 @@ def _bj_serve_commands():
 
 
 bpy.app.timers.register(_bj_serve_commands, first_interval=0.0, persistent=True)
-if {start_kernel!r}:
-    # As the recipe a user follows: the operator, from Blender's event loop.
-    bpy.app.timers.register(lambda: bpy.ops.bpy_jupyter.start_kernel() and None,
-                            first_interval=0.5)
 '''
+
+# What the test driver adds around the command server: the add-on enabled first,
+# the kernel optionally started from a timer afterwards.
+ENABLE_ADDON = r'''
+import addon_utils
+addon_utils.enable("bpy_jupyter", default_set=True)
+print("bj-driver: add-on enabled", flush=True)
+'''
+
+START_KERNEL = r'''
+# As the recipe a user follows: the operator, from Blender's event loop.
+bpy.app.timers.register(lambda: bpy.ops.bpy_jupyter.start_kernel() and None,
+                        first_interval=0.5)
+'''
+
+
+def driver_source(cmd_dir, before="", after=""):
+    """A driver script: `before`, the command server on cmd_dir, then `after`."""
+    return before + COMMAND_SERVER.format(cmd_dir=cmd_dir) + after
 
 
 def fail(message):
@@ -175,7 +191,11 @@ def read_connection_file(path):
 class BlenderGUI:
     """A GUI Blender under xvfb-run with the add-on enabled (see the module doc)."""
 
-    def __init__(self, start_kernel=True, extra_args=(), name="bj-blender"):
+    def __init__(self, start_kernel=True, extra_args=(), name="bj-blender", driver=None,
+                 env=None):
+        """driver(cmd_dir) -> source replaces the test driver (bench/blenders.py serves
+        commands without the add-on); env: variables to set in Blender's environment
+        (None: to remove)."""
         self.blender = find_program("blender", "BJ_BLENDER")
         self.xvfb_run = find_program("xvfb-run")
         self.scripts = addon_scripts()
@@ -189,7 +209,11 @@ class BlenderGUI:
         self.log_path = os.path.join(self.tmp, "blender.log")
         self.driver = os.path.join(self.tmp, "driver.py")
         with open(self.driver, "w") as f:
-            f.write(DRIVER.format(cmd_dir=self.cmd_dir, start_kernel=bool(start_kernel)))
+            if driver is not None:
+                f.write(driver(self.cmd_dir))
+            else:
+                f.write(driver_source(self.cmd_dir, ENABLE_ADDON,
+                                      START_KERNEL if start_kernel else ""))
         self.env = dict(os.environ,
                         BLENDER_USER_SCRIPTS=self.scripts,
                         JUPYTER_RUNTIME_DIR=self.runtime_dir,
@@ -201,12 +225,18 @@ class BlenderGUI:
         for var in ("DISPLAY", "WAYLAND_DISPLAY", "XAUTHORITY", "PYTHONDONTWRITEBYTECODE"):
             self.env.pop(var, None)
         self.env["PYTHONDONTWRITEBYTECODE"] = "1"  # no __pycache__ in the staged add-on
+        for key, value in (env or {}).items():
+            if value is None:
+                self.env.pop(key, None)
+            else:
+                self.env[key] = value
         self.argv = [self.xvfb_run, "-a", "-s", SCREEN,
                      self.blender, "--factory-startup", "-noaudio", *extra_args,
                      "--python", self.driver]
         self._log = open(self.log_path, "wb")
         self._serial = 0
         self.clients = []
+        self.t_popen = time.perf_counter()
         self.popen = subprocess.Popen(self.argv, env=self.env, cwd=self.tmp,
                                       stdin=subprocess.DEVNULL, stdout=self._log,
                                       stderr=subprocess.STDOUT, start_new_session=True)
@@ -260,13 +290,18 @@ class BlenderGUI:
                    "the connection file to be removed")
 
     # -- commands run by the driver on Blender's main thread ----------------
-    def command(self, code, timeout=TIMEOUT):
-        """Run `code` in Blender from a timer; return the `result` it sets."""
+    def submit(self, code):
+        """Queue `code` for the driver; returns a handle for result()."""
         self._serial += 1
         base = os.path.join(self.cmd_dir, "%06d" % self._serial)
         with open(base + ".tmp", "w") as f:
             f.write(code)
         os.replace(base + ".tmp", base + ".py")
+        return base, code
+
+    def result(self, handle, timeout=TIMEOUT):
+        """Wait for a submitted command; return the `result` it set."""
+        base, code = handle
         self._wait(lambda: os.path.exists(base + ".json"), timeout, f"the command {code!r}")
         with open(base + ".json") as f:
             out = json.load(f)
@@ -274,6 +309,10 @@ class BlenderGUI:
         if not out["ok"]:
             fail(f"the command {code!r} failed in Blender:\n{out['error']}")
         return out["result"]
+
+    def command(self, code, timeout=TIMEOUT):
+        """Run `code` in Blender from a timer; return the `result` it sets."""
+        return self.result(self.submit(code), timeout)
 
     # -- clients -----------------------------------------------------------
     def client(self, connection_file, timeout=TIMEOUT):
