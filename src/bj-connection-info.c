@@ -5,7 +5,7 @@
  */
 #include "config.h"
 
-#include <glib/gi18n-lib.h>
+#include "bj-i18n-private.h"
 #include <glib/gstdio.h>
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>

@@ -12,7 +12,7 @@
 
 #include <errno.h>
 #include <glib-unix.h>
-#include <glib/gi18n-lib.h>
+#include "bj-i18n-private.h"
 #include <glib/gstdio.h>
 #include <unistd.h>
 #include <zmq.h>

@@ -6,7 +6,7 @@
 #include "config.h"
 
 #include <errno.h>
-#include <glib/gi18n-lib.h>
+#include "bj-i18n-private.h"
 #include <glib/gstdio.h>
 #include <sys/stat.h>
 #include <unistd.h>

@@ -5,7 +5,7 @@
  */
 #include "config.h"
 
-#include <glib/gi18n-lib.h>
+#include "bj-i18n-private.h"
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 
@@ -289,6 +289,7 @@ bj_wire_parse (GBytes * const  *frames,
     {
       guint n_parts = n_frames - delimiter - 1;
 
+      bj_i18n_init ();
       g_set_error (error, BJ_ERROR, BJ_ERROR_MALFORMED_MESSAGE,
                    g_dngettext (GETTEXT_PACKAGE,
                                 "Truncated message: %u frame after the delimiter, at least 5 needed",

@@ -17,7 +17,7 @@
 #include "config.h"
 
 #include <errno.h>
-#include <glib/gi18n-lib.h>
+#include "bj-i18n-private.h"
 
 #include "bj-python-executor.h"
 
@@ -878,8 +878,7 @@ module_exec (PyObject *module)
 {
   ModuleState *state = module_state (module);
 
-  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
-  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+  bj_i18n_init ();
 
   state->error = PyErr_NewExceptionWithDoc ("_bpy_jupyter.KernelError",
                                             "A kernel operation failed; the message says why.",
