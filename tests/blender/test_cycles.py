@@ -36,7 +36,7 @@ STOP = 'result = sorted(bpy.ops.bpy_jupyter.stop_kernel())'
 PUMP = ('from bpy_jupyter import kernel as _k\n'
         'result = [bpy.app.timers.is_registered(_k._pump), _k.state()]')
 
-ROUNDS = 4
+ROUNDS = 2
 CYCLES_PER_ROUND = 200
 CHUNK = 50
 
