@@ -250,5 +250,24 @@ class OutOfMemory(bjtest.KernelTestCase):
             resource.prlimit(pid, resource.RLIMIT_AS, old)
 
 
+class LongSession(bjtest.KernelTestCase):
+    def test_cell_sources_are_bounded_and_live_functions_keep_theirs(self):
+        reply, _ = self.execute("def old_function():\n    raise ValueError('from an old cell')")
+        self.assertOk(reply)
+        for i in range(1200):
+            msg_id = self.kc.execute("v = %d" % i)
+            self.assertEqual(bjtest.get_reply(self.kc.shell_channel, msg_id)["content"]["status"], "ok")
+        bjtest.flush_iopub(self.kc)
+        reply, msgs = self.execute(
+            "import linecache\nprint(sum(name.startswith('<cell-') for name in linecache.cache))")
+        self.assertOk(reply)
+        self.assertLessEqual(int(bjtest.stream_text(msgs)), 1001)
+        # A function defined 1 200 cells ago still shows its source in tracebacks.
+        reply, msgs = self.execute("old_function()")
+        self.assertEqual(reply["content"]["ename"], "ValueError")
+        traceback = bjtest.strip_ansi("\n".join(reply["content"]["traceback"]))
+        self.assertIn("raise ValueError('from an old cell')", traceback)
+
+
 if __name__ == "__main__":
     bjtest.main()
