@@ -31,6 +31,8 @@ kernel_valgrind = valgrind + [
     # CPython's own allocator reads memory it does not own on purpose.
     "--suppressions=/usr/lib/valgrind/python3.supp",
     "--log-file=" + os.path.join(logs, "kernel.%p.log"),
+    # A busy cell must not starve the I/O thread that answers heartbeats.
+    "--fair-sched=yes",
 ]
 env = dict(os.environ)
 env["BJ_KERNEL_WRAPPER"] = json.dumps(kernel_valgrind)
