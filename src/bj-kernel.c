@@ -1135,6 +1135,8 @@ bj_kernel_get_owner_context (BjKernel *self)
  * bj_kernel_get_max_message_size:
  * @self: a kernel
  *
+ * Gets [property@Kernel:max-message-size].
+ *
  * Returns: the largest message, in bytes, a client may send
  */
 gint64
