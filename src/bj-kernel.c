@@ -83,6 +83,9 @@ enum {
 };
 
 static GParamSpec *props[N_PROPS];
+static guint signals[N_SIGNALS];
+
+G_DEFINE_FINAL_TYPE (BjKernel, bj_kernel, G_TYPE_OBJECT)
 
 /* Owner thread: the I/O object goes away under the lock, so another thread's
  * interrupt never uses a freed one. */
@@ -96,9 +99,6 @@ clear_io (BjKernel *self)
   g_mutex_unlock (&self->io_lock);
   bj_io_free (io);
 }
-static guint signals[N_SIGNALS];
-
-G_DEFINE_FINAL_TYPE (BjKernel, bj_kernel, G_TYPE_OBJECT)
 
 static void
 incoming_free (Incoming *in)
@@ -781,7 +781,8 @@ bj_kernel_restart (BjKernel  *self,
  * @error: return location for a #GError
  *
  * Interrupts the running cell through the executor, as a client's
- * `interrupt_request` does. Unlike everything else on a kernel this may be called
+ * `interrupt_request` does; a cell waiting for input gets no answer and is
+ * interrupted too. Unlike everything else on a kernel this may be called
  * from any thread, which is the point: the owner thread is the one running the cell.
  *
  * Returns: %TRUE if a cell was running and was asked to stop; %FALSE with

@@ -51,13 +51,13 @@ for path in reports:
     if summary[-1:] != ["0"] if summary else ERROR.search(text):
         bad.append(path)
         sys.stderr.write("\n==== %s ====\n%s" % (path, text))
-print("valgrind: %d kernel process(es), %d with errors; reports in %s"
-      % (len(reports), len(bad), logs), file=sys.stderr)
+print("valgrind: %d kernel process(es), %d with errors" % (len(reports), len(bad)), file=sys.stderr)
 if not reports:
     print("valgrind: the test started no kernel under valgrind", file=sys.stderr)
     code = code or 1
 if bad:
     code = code or 1
+    print("valgrind: reports kept in %s" % logs, file=sys.stderr)
 elif code == 0:
     for path in reports:
         os.unlink(path)

@@ -60,6 +60,14 @@ def usage():
 
 cycles, path = int(sys.argv[2]), sys.argv[3]
 kernel = _bpy_jupyter.Kernel()
+assert kernel.max_message_size == 256 << 20
+try:
+    kernel.configure(max_message_size=100)
+    raise SystemExit("a 100-byte limit was accepted")
+except ValueError:
+    pass
+kernel.configure(max_message_size=65536)
+assert kernel.max_message_size == 65536
 context = zmq.Context()
 samples = {}
 for i in range(1, cycles + 1):
@@ -71,6 +79,9 @@ for i in range(1, cycles + 1):
         sock = context.socket(zmq.DEALER)
         sock.linger = 0
         sock.connect("tcp://%s:%d" % (info["ip"], info["control_port"]))
+        if i == 1:  # the limit set with configure() holds
+            session.send(sock, "kernel_info_request", {"padding": "p" * 100000})
+            assert not sock.poll(500), "a message over the limit was answered"
         session.send(sock, "kernel_info_request", {})
         assert sock.poll(10000), "no kernel_info_reply at cycle %d" % i
         reply = session.recv(sock)[1]
