@@ -22,9 +22,11 @@ typedef struct {
   void (*shutdown)  (gboolean restart, gpointer user_data);
 } BjIoCallbacks;
 
-/* Binds every socket (choosing free ports, recorded in info) on the calling thread. */
+/* Binds every socket (choosing free ports, recorded in info) on the calling thread.
+ * A message over max_message_size bytes costs its sender the connection. */
 BjIo      *bj_io_new               (BjConnectionInfo     *info,
                                     const char           *session,
+                                    gint64                max_message_size,
                                     GError              **error);
 /* Hands the sockets to a new thread; kernel_info is the full kernel_info_reply content. */
 void       bj_io_start             (BjIo                 *self,

@@ -29,7 +29,10 @@
  * first write sends them as one message, and is still far below what a person sees. */
 #define STREAM_COALESCE_US 200
 #define REPLAY_GUARD_CAPACITY 65536
-#define MAX_MESSAGE_SIZE ((gint64) 256 * 1024 * 1024)
+/* Messages, not bytes: what ZeroMQ queues for one peer before it drops (PUB) or
+ * refuses (ROUTER, which we never block on) more. A subscriber that stops reading
+ * loses iopub messages beyond this; the host never waits for it. */
+#define SEND_HIGH_WATER_MARK 1000
 #define ZERO_COPY_THRESHOLD 8192
 /* A client sending garbage in a loop must not flood the host's log: this many
  * rejections are logged per window, the rest counted and summed up. */
@@ -56,6 +59,7 @@ struct _BjIo {
   GThread *thread;
   gboolean quit;                /* under lock */
   char *session;
+  gint64 max_message_size;
 
   /* I/O thread only */
   BjSigner *signer;
@@ -177,7 +181,8 @@ bind_channel (BjIo              *self,
   };
   const int zero = 0;
   const int one = 1;
-  const gint64 max_size = MAX_MESSAGE_SIZE;
+  const int high_water_mark = SEND_HIGH_WATER_MARK;
+  const gint64 max_size = self->max_message_size;
   g_autofree char *endpoint = NULL;
   gboolean ipc = g_str_equal (bj_connection_info_get_transport (info), "ipc");
   void *socket;
@@ -192,7 +197,10 @@ bind_channel (BjIo              *self,
     }
   self->sockets[channel] = socket;
 
+  /* ZeroMQ checks the size of each frame as it arrives, before buffering it, and
+   * drops the connection of a peer that sends one over the limit. */
   if (!set_socket_option (socket, ZMQ_LINGER, &zero, sizeof zero, error) ||
+      !set_socket_option (socket, ZMQ_SNDHWM, &high_water_mark, sizeof high_water_mark, error) ||
       !set_socket_option (socket, ZMQ_MAXMSGSIZE, &max_size, sizeof max_size, error))
     return FALSE;
   if (socket_types[channel] == ZMQ_ROUTER &&
@@ -261,10 +269,12 @@ close_sockets (BjIo *self)
 BjIo *
 bj_io_new (BjConnectionInfo  *info,
            const char        *session,
+           gint64             max_message_size,
            GError           **error)
 {
   BjIo *self = g_new0 (BjIo, 1);
 
+  self->max_message_size = max_message_size;
   self->wakeup_fds[0] = self->wakeup_fds[1] = -1;
   g_mutex_init (&self->lock);
   g_cond_init (&self->input_cond);
@@ -528,6 +538,7 @@ handle_shutdown (BjIo      *self,
                                               restart ? "true" : "false"));
   reply_here (self, channel, request, "shutdown_reply", reply);
   self->callbacks.shutdown (restart, self->user_data);
+  bj_io_cancel_input (self);
 }
 
 static void
@@ -641,7 +652,7 @@ receive_all (BjIo      *self,
         }
       while (more);
 
-      if (total > MAX_MESSAGE_SIZE)
+      if (total > self->max_message_size)
         {
           g_autofree char *reason = g_strdup_printf ("%" G_GINT64_FORMAT " bytes is over the limit", total);
           log_rejection (self, channel, reason);

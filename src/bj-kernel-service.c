@@ -25,8 +25,9 @@
  *
  * The kernel runs on its owner thread, and that thread is blocked while a cell runs.
  * So the D-Bus object lives on a private thread: properties and `Interrupt` are
- * answered at once, even during a long cell, and so are `Start`, `Stop` and
- * `Restart` while a cell runs (with an error: the kernel is running, or busy).
+ * answered at once, even during a long cell, and so are `Start` and `Restart`
+ * while a cell runs (with an error: the kernel is running, or busy). `Stop` while
+ * a cell runs interrupts the cell and stops the kernel once it returned.
  * Otherwise these three run on the owner context (the thread-default context of
  * the thread that called [method@KernelService.export]) when that context is next
  * iterated. Property changes are announced one by one, `busy` included, and always
@@ -436,7 +437,8 @@ run_call (gpointer user_data)
 static void
 forward_call (BjKernelService       *self,
               GDBusMethodInvocation *invocation,
-              CallKind               kind)
+              CallKind               kind,
+              int                    priority)
 {
   g_autoptr(GSource) source = g_idle_source_new ();
   Call *call = g_new0 (Call, 1);
@@ -444,7 +446,7 @@ forward_call (BjKernelService       *self,
   call->self = g_object_ref (self);
   call->invocation = invocation;
   call->kind = kind;
-  g_source_set_priority (source, G_PRIORITY_DEFAULT);
+  g_source_set_priority (source, priority);
   g_source_set_callback (source, run_call, call, (GDestroyNotify) call_free);
   g_source_set_static_name (source, "[bpy-jupyter] D-Bus method");
   g_source_attach (source, self->owner_context);
@@ -473,7 +475,7 @@ handle_start (BjDBusKernel          *skeleton,
   if (g_atomic_int_get (&self->kernel_state) == BJ_KERNEL_STATE_BUSY)
     return refuse_call (self, invocation, "Start", BJ_ERROR_ALREADY_RUNNING,
                         _("The kernel is already running"));
-  forward_call (self, invocation, CALL_START);
+  forward_call (self, invocation, CALL_START, G_PRIORITY_DEFAULT);
   return TRUE;
 }
 
@@ -482,10 +484,15 @@ handle_stop (BjDBusKernel          *skeleton,
              GDBusMethodInvocation *invocation,
              BjKernelService       *self)
 {
+  /* A stop must not wait for a cell that may never end: the cell is interrupted,
+   * and the stop runs as soon as it returned, ahead of any queued request. */
   if (g_atomic_int_get (&self->cell_running))
-    return refuse_call (self, invocation, "Stop", BJ_ERROR_BUSY,
-                        _("A cell is running: interrupt it, or wait until it ends, before stopping the kernel"));
-  forward_call (self, invocation, CALL_STOP);
+    {
+      bj_kernel_interrupt (self->kernel, NULL);
+      forward_call (self, invocation, CALL_STOP, G_PRIORITY_HIGH);
+      return TRUE;
+    }
+  forward_call (self, invocation, CALL_STOP, G_PRIORITY_DEFAULT);
   return TRUE;
 }
 
@@ -497,7 +504,7 @@ handle_restart (BjDBusKernel          *skeleton,
   if (g_atomic_int_get (&self->cell_running))
     return refuse_call (self, invocation, "Restart", BJ_ERROR_BUSY,
                         _("A cell is running: interrupt it, or wait until it ends, before restarting the kernel"));
-  forward_call (self, invocation, CALL_RESTART);
+  forward_call (self, invocation, CALL_RESTART, G_PRIORITY_DEFAULT);
   return TRUE;
 }
 

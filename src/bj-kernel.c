@@ -51,6 +51,7 @@ struct _BjKernel {
   gboolean wrote_connection_file;
   guint64 execution_count;
   char *session;
+  gint64 max_message_size;
 
   GMainContext *owner_context;
   GSource *dispatch_source;
@@ -58,6 +59,7 @@ struct _BjKernel {
   BjIo *io;
   BjMessage *current_request;
   gint executing;           /* atomic: a cell runs; interrupt may reach the executor */
+  GMutex io_lock;           /* io as seen by bj_kernel_interrupt() from other threads */
 };
 
 enum {
@@ -68,6 +70,7 @@ enum {
   PROP_CONNECTION_INFO,
   PROP_EXECUTION_COUNT,
   PROP_SESSION,
+  PROP_MAX_MESSAGE_SIZE,
   N_PROPS
 };
 
@@ -83,6 +86,19 @@ static GParamSpec *props[N_PROPS];
 static guint signals[N_SIGNALS];
 
 G_DEFINE_FINAL_TYPE (BjKernel, bj_kernel, G_TYPE_OBJECT)
+
+/* Owner thread: the I/O object goes away under the lock, so another thread's
+ * interrupt never uses a freed one. */
+static void
+clear_io (BjKernel *self)
+{
+  BjIo *io;
+
+  g_mutex_lock (&self->io_lock);
+  io = g_steal_pointer (&self->io);
+  g_mutex_unlock (&self->io_lock);
+  bj_io_free (io);
+}
 
 static void
 incoming_free (Incoming *in)
@@ -448,8 +464,12 @@ io_shutdown (gboolean restart,
   Incoming *in = g_new0 (Incoming, 1);
 
   in->restart = restart;
-  g_async_queue_push (self->incoming, in);
+  /* A shutdown goes before whatever is queued, and a running cell is interrupted:
+   * the client asking for it must not wait for a cell that may never end. */
+  g_async_queue_push_front (self->incoming, in);
   g_main_context_wakeup (self->owner_context);
+  if (g_atomic_int_get (&self->executing))
+    bj_executor_interrupt (self->executor);
 }
 
 static const BjIoCallbacks io_callbacks = {
@@ -617,9 +637,15 @@ bj_kernel_start (BjKernel  *self,
 
   g_free (self->session);
   self->session = g_uuid_string_random ();
-  self->io = bj_io_new (info, self->session, error);
-  if (self->io == NULL)
-    goto fail;
+  {
+    BjIo *io = bj_io_new (info, self->session, self->max_message_size, error);
+
+    if (io == NULL)
+      goto fail;
+    g_mutex_lock (&self->io_lock);
+    self->io = io;
+    g_mutex_unlock (&self->io_lock);
+  }
 
   if (must_write)
     {
@@ -651,7 +677,7 @@ bj_kernel_start (BjKernel  *self,
   return TRUE;
 
 fail:
-  g_clear_pointer (&self->io, bj_io_free);
+  clear_io (self);
   if (self->wrote_connection_file)
     {
       g_unlink (self->connection_file);
@@ -697,7 +723,7 @@ bj_kernel_stop (BjKernel  *self,
   set_state (self, BJ_KERNEL_STATE_STOPPING);
 
   bj_executor_detach (self->executor, self);
-  g_clear_pointer (&self->io, bj_io_free);
+  clear_io (self);
 
   if (self->dispatch_source != NULL)
     {
@@ -755,7 +781,8 @@ bj_kernel_restart (BjKernel  *self,
  * @error: return location for a #GError
  *
  * Interrupts the running cell through the executor, as a client's
- * `interrupt_request` does. Unlike everything else on a kernel this may be called
+ * `interrupt_request` does; a cell waiting for input gets no answer and is
+ * interrupted too. Unlike everything else on a kernel this may be called
  * from any thread, which is the point: the owner thread is the one running the cell.
  *
  * Returns: %TRUE if a cell was running and was asked to stop; %FALSE with
@@ -774,6 +801,11 @@ bj_kernel_interrupt (BjKernel  *self,
       return FALSE;
     }
   bj_executor_interrupt (self->executor);
+  /* A cell waiting for input() runs no Python code the interrupt could reach. */
+  g_mutex_lock (&self->io_lock);
+  if (self->io != NULL)
+    bj_io_cancel_input (self->io);
+  g_mutex_unlock (&self->io_lock);
   return TRUE;
 }
 
@@ -1100,6 +1132,45 @@ bj_kernel_get_owner_context (BjKernel *self)
   return self->owner_context;
 }
 
+/**
+ * bj_kernel_get_max_message_size:
+ * @self: a kernel
+ *
+ * Gets [property@Kernel:max-message-size].
+ *
+ * Returns: the largest message, in bytes, a client may send
+ */
+gint64
+bj_kernel_get_max_message_size (BjKernel *self)
+{
+  g_return_val_if_fail (BJ_IS_KERNEL (self), 0);
+
+  return self->max_message_size;
+}
+
+/**
+ * bj_kernel_set_max_message_size:
+ * @self: a kernel
+ * @size: a number of bytes, at least %BJ_KERNEL_MIN_MAX_MESSAGE_SIZE
+ *
+ * Sets the largest message a client may send on the shell, control and stdin
+ * channels, all frames counted. ZeroMQ checks each frame as it arrives, before
+ * buffering it, and drops the connection of a client that sends more (the client
+ * reconnects; the message is lost). Applies from the next start.
+ */
+void
+bj_kernel_set_max_message_size (BjKernel *self,
+                                gint64    size)
+{
+  g_return_if_fail (BJ_IS_KERNEL (self));
+  g_return_if_fail (size >= BJ_KERNEL_MIN_MAX_MESSAGE_SIZE);
+
+  if (self->max_message_size == size)
+    return;
+  self->max_message_size = size;
+  g_object_notify_by_pspec (G_OBJECT (self), props[PROP_MAX_MESSAGE_SIZE]);
+}
+
 static void
 bj_kernel_get_property (GObject    *object,
                         guint       prop_id,
@@ -1128,6 +1199,9 @@ bj_kernel_get_property (GObject    *object,
     case PROP_SESSION:
       g_value_set_string (value, self->session);
       break;
+    case PROP_MAX_MESSAGE_SIZE:
+      g_value_set_int64 (value, self->max_message_size);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -1151,6 +1225,9 @@ bj_kernel_set_property (GObject      *object,
       break;
     case PROP_CONNECTION_INFO:
       bj_kernel_set_connection_info (self, g_value_get_boxed (value));
+      break;
+    case PROP_MAX_MESSAGE_SIZE:
+      bj_kernel_set_max_message_size (self, g_value_get_int64 (value));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -1178,6 +1255,7 @@ bj_kernel_finalize (GObject *object)
   g_clear_pointer (&self->connection_info, bj_connection_info_free);
   g_free (self->session);
   g_async_queue_unref (self->incoming);
+  g_mutex_clear (&self->io_lock);
 
   G_OBJECT_CLASS (bj_kernel_parent_class)->finalize (object);
 }
@@ -1254,6 +1332,19 @@ bj_kernel_class_init (BjKernelClass *klass)
                          NULL,
                          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
 
+  /**
+   * BjKernel:max-message-size:
+   *
+   * The largest message, in bytes and all frames counted, a client may send on
+   * the shell, control and stdin channels; a client sending more loses its
+   * connection. Applies from the next start.
+   */
+  props[PROP_MAX_MESSAGE_SIZE] =
+    g_param_spec_int64 ("max-message-size", NULL, NULL,
+                        BJ_KERNEL_MIN_MAX_MESSAGE_SIZE, G_MAXINT64,
+                        BJ_KERNEL_DEFAULT_MAX_MESSAGE_SIZE,
+                        G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+
   g_object_class_install_properties (object_class, N_PROPS, props);
 
   /**
@@ -1311,6 +1402,8 @@ static void
 bj_kernel_init (BjKernel *self)
 {
   self->incoming = g_async_queue_new_full ((GDestroyNotify) incoming_free);
+  self->max_message_size = BJ_KERNEL_DEFAULT_MAX_MESSAGE_SIZE;
+  g_mutex_init (&self->io_lock);
 }
 
 /* ---- asynchronous start and stop ----

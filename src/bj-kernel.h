@@ -44,6 +44,21 @@ typedef enum {
   BJ_STREAM_STDERR,
 } BjStream;
 
+/**
+ * BJ_KERNEL_DEFAULT_MAX_MESSAGE_SIZE:
+ *
+ * The default of [property@Kernel:max-message-size]: 256 MiB.
+ */
+#define BJ_KERNEL_DEFAULT_MAX_MESSAGE_SIZE ((gint64) 256 * 1024 * 1024)
+
+/**
+ * BJ_KERNEL_MIN_MAX_MESSAGE_SIZE:
+ *
+ * The smallest [property@Kernel:max-message-size] accepted: 4 KiB, room enough
+ * for any request's header and a short cell.
+ */
+#define BJ_KERNEL_MIN_MAX_MESSAGE_SIZE ((gint64) 4096)
+
 #define BJ_TYPE_KERNEL (bj_kernel_get_type ())
 
 BJ_EXPORT
@@ -98,6 +113,11 @@ BjConnectionInfo  *bj_kernel_get_connection_info    (BjKernel          *self);
 BJ_EXPORT
 void               bj_kernel_set_connection_info    (BjKernel          *self,
                                                      const BjConnectionInfo *info);
+BJ_EXPORT
+gint64             bj_kernel_get_max_message_size   (BjKernel          *self);
+BJ_EXPORT
+void               bj_kernel_set_max_message_size   (BjKernel          *self,
+                                                     gint64             size);
 BJ_EXPORT
 guint64            bj_kernel_get_execution_count    (BjKernel          *self);
 BJ_EXPORT

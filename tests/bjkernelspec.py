@@ -19,6 +19,8 @@ Environment:
   BJ_KERNEL_NAME      kernelspec name (default "bpy-jupyter-python").
   BJ_REFERENCE        "ipykernel" when validating the suites against ipykernel.
   BJ_SCRIPT_TIMEOUT   watchdog for a whole script, seconds (default 120).
+  BJ_KERNEL_WRAPPER   JSON list put before BJ_KERNEL_ARGV, e.g. valgrind and its
+                      options (meson test --setup=valgrind sets it).
 
 Any misconfiguration raises KernelSpecError: the tests fail, they never skip.
 Everything temporary (kernelspec, connection files, IPYTHONDIR for an IPython
@@ -63,7 +65,23 @@ def kernel_argv():
         raise KernelSpecError("BJ_KERNEL_ARGV must contain %s: %r" % (PLACEHOLDER, raw))
     if os.path.isabs(argv[0]) and not os.access(argv[0], os.X_OK):
         raise KernelSpecError("BJ_KERNEL_ARGV[0] is not an executable file: %s" % argv[0])
-    return argv
+    return kernel_wrapper() + argv
+
+
+def kernel_wrapper():
+    """BJ_KERNEL_WRAPPER (a JSON list, e.g. valgrind and its options): what the
+    kernel command is prefixed with. `meson test --setup=valgrind` sets it, since
+    its exe_wrapper only wraps the test script."""
+    raw = os.environ.get("BJ_KERNEL_WRAPPER")
+    if not raw:
+        return []
+    try:
+        wrapper = json.loads(raw)
+    except ValueError as e:
+        raise KernelSpecError("BJ_KERNEL_WRAPPER is not valid JSON: %s (%r)" % (e, raw))
+    if not isinstance(wrapper, list) or not all(isinstance(a, str) for a in wrapper):
+        raise KernelSpecError("BJ_KERNEL_WRAPPER must be a JSON list of strings: %r" % raw)
+    return wrapper
 
 
 def spec_dict(argv):

@@ -428,16 +428,28 @@ kernel_configure (PyObject *object,
                   PyObject *args,
                   PyObject *kwargs)
 {
-  static char *keywords[] = { "connection_file", "ip", "transport", NULL };
+  static char *keywords[] = { "connection_file", "ip", "transport", "max_message_size", NULL };
+  KernelObject *self = (KernelObject *) object;
   const char *connection_file = NULL;
   const char *ip = NULL;
   const char *transport = NULL;
+  long long max_message_size = 0;
 
-  if (!PyArg_ParseTupleAndKeywords (args, kwargs, "|z$zz:configure", keywords,
-                                    &connection_file, &ip, &transport))
+  if (!PyArg_ParseTupleAndKeywords (args, kwargs, "|z$zzL:configure", keywords,
+                                    &connection_file, &ip, &transport, &max_message_size))
     return NULL;
-  if (!configure_kernel ((KernelObject *) object, connection_file, ip, transport))
+  /* 0 (not given) keeps the current limit, unlike the other arguments: it is not
+   * part of the connection, and a host sets it once. */
+  if (max_message_size != 0 && max_message_size < BJ_KERNEL_MIN_MAX_MESSAGE_SIZE)
+    {
+      PyErr_Format (PyExc_ValueError, _("max_message_size must be at least %d bytes"),
+                    (int) BJ_KERNEL_MIN_MAX_MESSAGE_SIZE);
+      return NULL;
+    }
+  if (!configure_kernel (self, connection_file, ip, transport))
     return NULL;
+  if (max_message_size != 0)
+    bj_kernel_set_max_message_size (self->kernel, max_message_size);
   Py_RETURN_NONE;
 }
 
@@ -673,6 +685,14 @@ kernel_get_state (PyObject *object,
 }
 
 static PyObject *
+kernel_get_max_message_size (PyObject *object,
+                             void     *closure)
+{
+  KernelObject *self = (KernelObject *) object;
+  return PyLong_FromLongLong (bj_kernel_get_max_message_size (self->kernel));
+}
+
+static PyObject *
 kernel_get_connection_file (PyObject *object,
                             void     *closure)
 {
@@ -804,8 +824,9 @@ static PyMethodDef kernel_methods[] = {
     "start(connection_file=None, *, ip=None, transport=None): bind the channels and serve.\n"
     "An existing connection file is used as is; a missing one is created." },
   { "configure", (PyCFunction) (void (*) (void)) kernel_configure, METH_VARARGS | METH_KEYWORDS,
-    "configure(connection_file=None, *, ip=None, transport=None): what the next start uses,\n"
-    "including a Start over D-Bus; ip or transport come with a fresh key" },
+    "configure(connection_file=None, *, ip=None, transport=None, max_message_size=0): what the\n"
+    "next start uses, including a Start over D-Bus; ip or transport come with a fresh key;\n"
+    "max_message_size (bytes, default 256 MiB) bounds what a client may send, 0 keeps it" },
   { "stop", kernel_stop, METH_NOARGS,
     "stop(): close every socket, join the I/O thread, remove the connection file it wrote" },
   { "restart", kernel_restart, METH_NOARGS,
@@ -836,6 +857,8 @@ static PyGetSetDef kernel_getset[] = {
   { "connection_file", kernel_get_connection_file, NULL, "the connection file while running, else None", NULL },
   { "connection_info", kernel_get_connection_info, NULL, "a ConnectionInfo while running, else None", NULL },
   { "execution_count", kernel_get_execution_count, NULL, "executions stored in history", NULL },
+  { "max_message_size", kernel_get_max_message_size, NULL,
+    "the largest message a client may send, in bytes (set with configure())", NULL },
   { "namespace", kernel_get_namespace, NULL, "the dict cells run in (kept across restarts)", NULL },
   { "dbus_name", kernel_get_dbus_name, NULL,
     "the kernel's bus name while exported on D-Bus, else None", NULL },

@@ -41,6 +41,7 @@ import threading
 import time
 import tokenize
 import types
+import weakref
 from collections import deque
 
 import _bpy_jupyter_executor as _bj
@@ -1129,6 +1130,54 @@ def _register_cell(code, execution_count, numbered):
     return filename
 
 
+# A cell's source stays in linecache for tracebacks and inspect. Kept for every
+# cell (as IPython does), a long session grows by each cell's source for good:
+# beyond the last _CELL_SOURCE_LIMIT cells, a source is dropped once nothing its
+# cell made (function, class, generator) is alive, as nothing can show it then.
+_CELL_SOURCE_LIMIT = 1000
+_recent_cells = deque()  # (filename, [weakrefs to the cell's nested code objects])
+_defining_cells = []  # older cells whose functions are alive
+_defining_swept = 0  # len(_defining_cells) after the last sweep
+
+
+def _nested_code(code):
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            yield const
+            yield from _nested_code(const)
+
+
+def _is_alive(cell):
+    return any(ref() is not None for ref in cell[1])
+
+
+def _forget_cell(filename):
+    linecache.cache.pop(filename, None)
+    _user_files.discard(filename)
+
+
+def _track_cell(filename, codes):
+    global _defining_swept
+    refs = [weakref.ref(nested) for code in codes if code is not None
+            for nested in _nested_code(code)]
+    _recent_cells.append((filename, refs))
+    while len(_recent_cells) > _CELL_SOURCE_LIMIT:
+        cell = _recent_cells.popleft()
+        if _is_alive(cell):
+            _defining_cells.append(cell)
+        else:
+            _forget_cell(cell[0])
+    if len(_defining_cells) > 2 * _defining_swept + _CELL_SOURCE_LIMIT:
+        kept = []
+        for cell in _defining_cells:
+            if _is_alive(cell):
+                kept.append(cell)
+            else:
+                _forget_cell(cell[0])
+        _defining_cells[:] = kept
+        _defining_swept = len(kept)
+
+
 def _compile(node, filename, mode):
     global _future_flags
     code = compile(node, filename, mode,
@@ -1280,8 +1329,12 @@ def _run_cell(code, execution_count, silent, numbered):
         body = _compile(tree, filename, "exec")
         expression = _compile(ast.Expression(last.value), filename, "eval") if last else None
     except Exception as exc:
+        if numbered:
+            _track_cell(filename, ())
         error = isinstance(exc, SyntaxError) and _usage_error(code, exc)
         return error or _error_content(exc, tb=None), [], None
+    if numbered:
+        _track_cell(filename, (body, expression))
 
     del _cell_payload[:]
     try:

@@ -33,18 +33,65 @@ typedef struct {
   guint idle_timeout_id;
   pid_t parent_pid;         /* our parent when the process began */
   pid_t client_pid;         /* JPY_PARENT_PID, the launching client, or 0 */
+  GMainContext *signal_context;
+  GMainLoop *signal_loop;
+  guint reinterrupt_id;     /* on signal_context */
 } Service;
 
 #define DEFAULT_IDLE_TIMEOUT 60
 
+/* Signal thread: a cell that swallowed one KeyboardInterrupt gets another. */
+static gboolean
+on_reinterrupt (gpointer user_data)
+{
+  Service *service = user_data;
+
+  bj_kernel_interrupt (service->kernel, NULL);
+  return G_SOURCE_CONTINUE;
+}
+
+/* Runs on a thread of its own: the main thread may be in a cell that never ends,
+ * and a stop must not wait for it. The cell is interrupted (again every half
+ * second until it returns); the loop then ends and the kernel stops. */
 static gboolean
 on_termination_signal (gpointer user_data)
 {
   Service *service = user_data;
 
   g_message ("Stopping on a termination signal");
+  /* No cell running is fine: NOT_BUSY is the only error. */
+  bj_kernel_interrupt (service->kernel, NULL);
+  if (service->reinterrupt_id == 0)
+    {
+      g_autoptr(GSource) source = g_timeout_source_new (500);
+
+      g_source_set_callback (source, on_reinterrupt, service, NULL);
+      g_source_set_static_name (source, "[bpy-jupyter] interrupt until stopped");
+      service->reinterrupt_id = g_source_attach (source, service->signal_context);
+    }
   g_main_loop_quit (service->loop);
   return G_SOURCE_CONTINUE;
+}
+
+static gpointer
+signal_thread (gpointer user_data)
+{
+  Service *service = user_data;
+
+  g_main_context_push_thread_default (service->signal_context);
+  g_main_loop_run (service->signal_loop);
+  g_main_context_pop_thread_default (service->signal_context);
+  return NULL;
+}
+
+static void
+watch_termination_signal (Service *service,
+                          int      signum)
+{
+  g_autoptr(GSource) source = g_unix_signal_source_new (signum);
+
+  g_source_set_callback (source, on_termination_signal, service, NULL);
+  g_source_attach (source, service->signal_context);
 }
 
 static void
@@ -412,6 +459,7 @@ static int
 run_kernel (const char *connection_file,
             gboolean    dbus,
             guint       idle_timeout,
+            gint64      max_message_size,
             pid_t       parent_pid)
 {
   g_autoptr(BjPythonExecutor) executor = NULL;
@@ -420,7 +468,7 @@ run_kernel (const char *connection_file,
   g_autoptr(GError) error = NULL;
   PyThreadState *main_thread_state;
   Service service = { 0, };
-  guint sigterm_id, sighup_id;
+  GThread *signals;
 
   service.parent_pid = parent_pid;
   signal (SIGINT, SIG_IGN);
@@ -446,21 +494,29 @@ run_kernel (const char *connection_file,
   kernel = bj_kernel_new (BJ_EXECUTOR (executor));
   if (connection_file != NULL)
     bj_kernel_set_connection_file (kernel, connection_file);
+  bj_kernel_set_max_message_size (kernel, max_message_size);
 
   loop = g_main_loop_new (NULL, FALSE);
   service.loop = loop;
   service.kernel = kernel;
   service.idle_timeout = idle_timeout;
-  sigterm_id = g_unix_signal_add (SIGTERM, on_termination_signal, &service);
-  sighup_id = g_unix_signal_add (SIGHUP, on_termination_signal, &service);
+  service.signal_context = g_main_context_new ();
+  service.signal_loop = g_main_loop_new (service.signal_context, FALSE);
+  watch_termination_signal (&service, SIGTERM);
+  watch_termination_signal (&service, SIGHUP);
+  signals = g_thread_new ("bj-signals", signal_thread, &service);
 
   if (dbus)
     run_dbus_service (&service);
   else
     run_kernel_process (&service, connection_file);
 
-  g_source_remove (sigterm_id);
-  g_source_remove (sighup_id);
+  /* Quitting from here, after the loop: the signal thread may still be using the
+   * kernel until it is joined. */
+  g_main_loop_quit (service.signal_loop);
+  g_thread_join (signals);
+  g_main_loop_unref (service.signal_loop);
+  g_main_context_unref (service.signal_context);
   g_clear_object (&kernel);
 
   PyEval_RestoreThread (main_thread_state);
@@ -484,6 +540,7 @@ main (int    argc,
   gboolean install_blender = FALSE;
   gboolean dbus = FALSE;
   int idle_timeout = -1;
+  gint64 max_message_size = BJ_KERNEL_DEFAULT_MAX_MESSAGE_SIZE;
   gboolean user = FALSE;
   gboolean version = FALSE;
   const GOptionEntry entries[] = {
@@ -496,6 +553,9 @@ main (int    argc,
     { "idle-timeout", 0, 0, G_OPTION_ARG_INT, &idle_timeout,
       N_("With --dbus: exit after this long with the kernel stopped and no calls "
          "(default 60; 0 for never)"), N_("SECONDS") },
+    { "max-message-size", 0, 0, G_OPTION_ARG_INT64, &max_message_size,
+      N_("The largest message a client may send, in bytes (default 268435456, 256 MiB; "
+         "at least 4096): a client sending more loses its connection"), N_("BYTES") },
     { "install", 0, 0, G_OPTION_ARG_NONE, &install,
       N_("Install the “bpy-jupyter-python” kernelspec and exit"), NULL },
     { "install-blender", 0, 0, G_OPTION_ARG_NONE, &install_blender,
@@ -557,6 +617,12 @@ main (int    argc,
       g_printerr (_("--idle-timeout takes a number of seconds, 0 or more\n"));
       return 2;
     }
+  if (max_message_size < BJ_KERNEL_MIN_MAX_MESSAGE_SIZE)
+    {
+      g_printerr (_("--max-message-size takes a number of bytes, %d or more\n"),
+                  (int) BJ_KERNEL_MIN_MAX_MESSAGE_SIZE);
+      return 2;
+    }
   if (dbus && (install || install_blender))
     {
       g_printerr (_("--dbus does not go with --install or --install-blender\n"));
@@ -569,5 +635,5 @@ main (int    argc,
 
   return run_kernel (connection_file, dbus,
                      idle_timeout == -1 ? DEFAULT_IDLE_TIMEOUT : (guint) idle_timeout,
-                     parent_pid);
+                     max_message_size, parent_pid);
 }

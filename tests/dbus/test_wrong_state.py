@@ -89,7 +89,6 @@ class WrongState(unittest.TestCase):
             props = bjdbus.get_all(self.name, timeout_ms=2000)
             self.assertEqual(props["State"], "busy")
             self.assert_error("AlreadyRunning", bjdbus.start, self.name)
-            self.assert_error("Busy", bjdbus.stop, self.name)
             self.assert_error("Busy", bjdbus.restart, self.name)
             self.assertLess(time.monotonic() - t0, 2.0, "calls waited for the cell")
 
@@ -113,6 +112,41 @@ class WrongState(unittest.TestCase):
         self.assert_error("NotBusy", bjdbus.interrupt, self.name)
         bjdbus.stop(self.name)
         self.assertFalse(os.path.exists(path))
+
+    def test_stop_while_a_cell_runs(self):
+        # Stop interrupts the cell and returns once the kernel stopped; the cell's
+        # client gets its KeyboardInterrupt reply first.
+        from jupyter_client import BlockingKernelClient
+
+        for code in ["import time\ntime.sleep(100)", "while True:\n    pass"]:
+            path = bjdbus.start(self.name)
+            kc = BlockingKernelClient(connection_file=path)
+            kc.load_connection_file()
+            kc.start_channels()
+            try:
+                kc.wait_for_ready(timeout=10)
+                msg_id = kc.execute(code)
+                bjdbus.wait_for(lambda: bjdbus.get(self.name, "State") == "busy", 10,
+                                what="the cell to start")
+                time.sleep(0.3)
+                t0 = time.monotonic()
+                bjdbus.stop(self.name)
+                self.assertLess(time.monotonic() - t0, 5.0, "Stop waited for the cell")
+                self.assertEqual(bjdbus.get(self.name, "State"), "stopped")
+                self.assertFalse(os.path.exists(path))
+                reply = kc.get_shell_msg(timeout=5)
+                while reply["parent_header"].get("msg_id") != msg_id:
+                    reply = kc.get_shell_msg(timeout=5)
+                self.assertEqual(reply["content"]["status"], "error")
+                self.assertEqual(reply["content"]["ename"], "KeyboardInterrupt")
+            finally:
+                kc.stop_channels()
+        # The namespace survived; the kernel starts and runs cells again.
+        path = bjdbus.start(self.name)
+        reply, out = bjdbus.execute(path, "print('after')")
+        self.assertEqual(reply["status"], "ok")
+        self.assertIn("after", out)
+        bjdbus.stop(self.name)
 
     def test_stop_right_after_a_reply(self):
         # The reply leaves before the kernel is idle again: a Restart or Stop sent

@@ -66,10 +66,16 @@ class Kernel:
     """A running kernel: km (KernelManager), kc (BlockingKernelClient),
     popen (the kernel process), stderr_path (if stderr was captured)."""
 
-    def __init__(self, capture_stderr=False, env=None):
-        """env: variables to add to (or, with None values, remove from) the kernel's environment."""
+    def __init__(self, capture_stderr=False, env=None, args=None):
+        """env: variables to add to (or, with None values, remove from) the kernel's environment.
+        args: options added to the kernel's command line (a kernelspec of their own)."""
         bjkernelspec.check_kernelspec()
         self.name = bjkernelspec.setup_kernelspec()
+        if args:
+            self.name = bjkernelspec.add_kernelspec(
+                "bpy-jupyter-python-%08x" % (hash(tuple(args)) & 0xFFFFFFFF),
+                bjkernelspec.kernel_argv() + list(args),
+            )
         self.stderr_path = None
         self._stderr_fh = None
         self.km = KernelManager(
@@ -333,11 +339,13 @@ class KernelTestCase(unittest.TestCase):
 
     capture_stderr = False
     kernel_env = None  # see Kernel(env=)
+    kernel_args = None  # see Kernel(args=)
     kernel = None
 
     @classmethod
     def setUpClass(cls):
-        cls.kernel = Kernel(capture_stderr=cls.capture_stderr, env=cls.kernel_env)
+        cls.kernel = Kernel(capture_stderr=cls.capture_stderr, env=cls.kernel_env,
+                            args=cls.kernel_args)
         cls.km = cls.kernel.km
         cls.kc = cls.kernel.kc
 

@@ -205,7 +205,10 @@ class TestExecute(bjtest.KernelTestCase):
                 self.fail("idle before any stream: %r" % seen)
             if m["msg_type"] == "stream":
                 t_stream = time.monotonic() - t0
-                self.assertEqual(m["content"]["text"], "x\n")
+                if S == 1:
+                    self.assertEqual(m["content"]["text"], "x\n")
+                else:  # slowed down (valgrind), print's two writes may part
+                    self.assertIn(m["content"]["text"], ("x", "x\n"))
                 reply_already_there = bjtest.msg_ready(self.kc.shell_channel)
         self.assertFalse(reply_already_there, "execute_reply arrived before the first print")
         reply = get_reply(self.kc.shell_channel, msg_id)

@@ -22,7 +22,7 @@ class ParentDeath(unittest.TestCase):
         self.check_client_death(wait_for_kernel=False)
 
     def check_client_death(self, wait_for_kernel):
-        argv_template = json.loads(os.environ["BJ_KERNEL_ARGV"])
+        argv_template = bjtest.bjkernelspec.kernel_wrapper() + json.loads(os.environ["BJ_KERNEL_ARGV"])
         with tempfile.TemporaryDirectory() as tmp:
             connection_file = os.path.join(tmp, "kernel.json")
             pid_file = os.path.join(tmp, "kernel.pid")
@@ -33,10 +33,11 @@ class ParentDeath(unittest.TestCase):
                 "env = dict(os.environ, JPY_PARENT_PID=str(os.getpid()))\n"
                 "kernel = subprocess.Popen(%r, env=env, stderr=subprocess.DEVNULL)\n"
                 "open(%r, 'w').write(str(kernel.pid))\n"
-                "deadline = time.monotonic() + (10 if %r else 0)\n"
+                "deadline = time.monotonic() + (%g if %r else 0)\n"
                 "while not os.path.exists(%r) and time.monotonic() < deadline: time.sleep(0.05)\n"
-                "os._exit(0)\n") % (argv, pid_file, wait_for_kernel, connection_file)])
-            self.assertEqual(client.wait(timeout=15), 0)
+                "os._exit(0)\n") % (argv, pid_file, 10 * bjtest.TIME_SCALE, wait_for_kernel,
+                                     connection_file)])
+            self.assertEqual(client.wait(timeout=15 * bjtest.TIME_SCALE), 0)
             with open(pid_file) as f:
                 kernel_pid = int(f.read())
             deadline = time.monotonic() + 5 * bjtest.TIME_SCALE
