@@ -86,7 +86,8 @@ class HostSection {
 
         // Translators: menu items that stop or start a Jupyter kernel.
         this.items.startStop.label.text = host.running ? _('Stop') : _('Start');
-        this.items.startStop.setSensitive(state === 'stopped' || state === 'idle');
+        // Stop while busy is fine: the service interrupts the cell first.
+        this.items.startStop.setSensitive(['stopped', 'idle', 'busy'].includes(state));
         this.items.interrupt.setSensitive(state === 'busy');
         this.items.restart.setSensitive(state === 'idle');
         const hasFile = host.connectionFile !== '';

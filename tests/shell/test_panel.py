@@ -173,6 +173,7 @@ class Panel(unittest.TestCase):
             items = described["hosts"][0]["items"]
             self.assertTrue(items["interrupt"]["sensitive"], "Interrupt offered while busy")
             self.assertFalse(items["restart"]["sensitive"], "no Restart while busy")
+            self.assertTrue(items["startStop"]["sensitive"], "Stop offered while busy")
             time.sleep(0.3)
             busy_png = self.screenshot_panel("shell-panel-busy.png")
             reply = kc.get_shell_msg(timeout=20)
