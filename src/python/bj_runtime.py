@@ -214,11 +214,20 @@ def _dumps(obj):
 
     Lone surrogates (from surrogateescape-decoded filenames, say) cannot be
     encoded to UTF-8 by the C side, so they are replaced here.
+
+    ASCII output first: CPython escapes a string four times faster for it
+    (a 1.4 MB base64 image: 5 ms against 20), and it is valid UTF-8 as it
+    stands.  Surrogates show there as "\\ud..." escapes, lone or paired (any
+    character beyond the BMP); only then is the slower exact path taken.
     """
     try:
-        text = json.dumps(obj, ensure_ascii=False, allow_nan=False)
+        text = json.dumps(obj, allow_nan=False)
     except (TypeError, ValueError, OverflowError, RecursionError):
-        text = json.dumps(_jsonable(obj), ensure_ascii=False, allow_nan=False)
+        obj = _jsonable(obj)
+        text = json.dumps(obj, allow_nan=False)
+    if "\\ud" not in text:
+        return text
+    text = json.dumps(obj, ensure_ascii=False, allow_nan=False)
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:

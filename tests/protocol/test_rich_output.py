@@ -99,6 +99,22 @@ class TestRichOutput(bjtest.KernelTestCase):
         # a (value, metadata) tuple keeps its metadata under the MIME type
         self.assertEqual(md, {"image/png": {"width": 10, "height": 20}})
 
+    def test_text_beyond_ascii_arrives_intact(self):
+        # Accents, CJK, a character beyond the BMP (a surrogate pair in JSON), a
+        # literal backslash-u: all exactly; a lone surrogate (a surrogateescape'd
+        # filename) cannot be UTF-8 and arrives as "?", with the rest of the text.
+        text = "caf\u00e9 \u65e5\u672c \U0001F600 \\ud800 end"
+        content = self.result("class Html:\n"
+                              "    def _repr_html_(self):\n"
+                              "        return %r\n"
+                              "Html()" % text)
+        self.assertEqual(content["data"]["text/html"], text)
+        content = self.result("class Lone:\n"
+                              "    def _repr_html_(self):\n"
+                              "        return 'a\\udcffb \u00e9'\n"
+                              "Lone()")
+        self.assertEqual(content["data"]["text/html"], "a?b \u00e9")
+
     def test_mimebundle_with_metadata(self):
         code = (
             "class Bundle:\n"
