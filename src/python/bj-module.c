@@ -453,6 +453,30 @@ kernel_configure (PyObject *object,
   Py_RETURN_NONE;
 }
 
+/* The kernel takes the thread-default context at start as its owner: pushing ours
+ * fails (a GLib critical, nothing more) when another thread holds it, and the
+ * kernel would then wait on a context nobody iterates, answering kernel_info
+ * from its I/O thread but never running a cell. Refuse loudly instead. */
+static gboolean
+enter_kernel_context (KernelObject *self)
+{
+  if (!g_main_context_acquire (self->context))
+    {
+      PyErr_SetString (module_state (self->module)->error,
+                       _("The kernel's main context is in use by another thread"));
+      return FALSE;
+    }
+  g_main_context_push_thread_default (self->context);
+  return TRUE;
+}
+
+static void
+leave_kernel_context (KernelObject *self)
+{
+  g_main_context_pop_thread_default (self->context);
+  g_main_context_release (self->context);
+}
+
 static PyObject *
 kernel_start (PyObject *object,
               PyObject *args,
@@ -473,9 +497,10 @@ kernel_start (PyObject *object,
     return NULL;
   self->shutdown_requested = FALSE;
 
-  g_main_context_push_thread_default (self->context);
+  if (!enter_kernel_context (self))
+    return NULL;
   ok = bj_kernel_start (self->kernel, &error);
-  g_main_context_pop_thread_default (self->context);
+  leave_kernel_context (self);
 
   if (!ok)
     return raise_gerror (self->module, error), NULL;
@@ -509,14 +534,15 @@ kernel_restart (PyObject *object,
 
   /* Same ports, same key, same file: connected clients carry on. */
   info = bj_kernel_get_connection_info (self->kernel);
-  g_main_context_push_thread_default (self->context);
+  if (!enter_kernel_context (self))
+    return NULL;
   ok = bj_kernel_stop (self->kernel, &error);
   if (ok)
     {
       bj_kernel_set_connection_info (self->kernel, info);
       ok = bj_kernel_start (self->kernel, &error);
     }
-  g_main_context_pop_thread_default (self->context);
+  leave_kernel_context (self);
   if (!ok)
     return raise_gerror (self->module, error), NULL;
   Py_RETURN_NONE;
