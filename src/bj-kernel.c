@@ -1444,7 +1444,7 @@ start_in_owner_context (gpointer user_data)
  * @self: a stopped kernel
  * @cancellable: (nullable): a #GCancellable, or %NULL
  * @callback: (scope async) (nullable): called once the kernel started or failed to
- * @user_data: (closure): data for @callback
+ * @user_data: data for @callback
  *
  * Starts the kernel like [method@Kernel.start], from the next iteration of the
  * calling thread's thread-default main context, which becomes the owner context.
@@ -1522,7 +1522,7 @@ stop_in_owner_context (gpointer user_data)
  * @self: a running kernel
  * @cancellable: (nullable): a #GCancellable, or %NULL
  * @callback: (scope async) (nullable): called once the kernel stopped or failed to
- * @user_data: (closure): data for @callback
+ * @user_data: data for @callback
  *
  * Stops the kernel like [method@Kernel.stop], from the next iteration of its owner
  * context. Call it on the owner thread; unlike [method@Kernel.stop] it may be
