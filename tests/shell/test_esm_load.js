@@ -61,9 +61,20 @@ function addShellTypelibs() {
             }
         }
     }
+    // GIRepository 2.0 (gobject-introspection's library, gjs before 1.80) has static
+    // functions; 3.0 (GLib's girepository-2.0, what gjs 1.80+ gives first) has
+    // methods of the repository, and gjs loads from the default one.
+    const Repository = GIRepository.Repository;
+    const repository = typeof Repository.dup_default === 'function'
+        ? Repository.dup_default() : null;
     for (const dir of dirs) {
-        GIRepository.Repository.prepend_search_path(dir);
-        GIRepository.Repository.prepend_library_path(dir);
+        if (repository) {
+            repository.prepend_search_path(dir);
+            repository.prepend_library_path(dir);
+        } else {
+            Repository.prepend_search_path(dir);
+            Repository.prepend_library_path(dir);
+        }
     }
     return dirs;
 }
