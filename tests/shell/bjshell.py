@@ -235,6 +235,18 @@ class Shell:
         if not ok:
             raise ShellError("EnableExtension(%s) refused" % uuid)
 
+    def wait_extension_enabled(self, uuid=UUID, timeout=10):
+        """Waits for the extension's state ENABLED (1); on a timeout says why not
+        (4 OUT_OF_DATE: its metadata's shell-version misses this Shell; 3 ERROR)."""
+        try:
+            self.wait_eval("Main.extensionManager.lookup(%s).state" % json.dumps(uuid),
+                           timeout, "the extension enabled", expected=1)
+        except ShellError as error:
+            info = self.extension_info(uuid)
+            raise ShellError("%s\nGNOME Shell %d, extension state %s, shell-version %s, "
+                             "error %r" % (error, shell_version(), info.get("state"),
+                                           info.get("shell-version"), info.get("error")))
+
     def extension_info(self, uuid=UUID):
         return bjdbus.call(SHELL_NAME, "GetExtensionInfo", GLib.Variant("(s)", (uuid,)),
                            "(a{sv})", interface="org.gnome.Shell.Extensions",

@@ -124,8 +124,7 @@ class Panel(unittest.TestCase):
         self.assertEqual(info.get("uuid"), bjshell.UUID, "Shell found the staged extension")
         self.assertEqual(info.get("gettext-domain"), "bpy-jupyter")
         shell.enable_extension()
-        shell.wait_eval("Main.extensionManager.lookup(%s).state" % js(bjshell.UUID), 10,
-                        "the extension enabled", expected=1)
+        shell.wait_extension_enabled()
         self.assertEqual(shell.extension_info().get("error", ""), "")
         # The Shell's own startup notices (running as root, no screen lock) go, so
         # the screenshots show the indicator alone; any later one counts.

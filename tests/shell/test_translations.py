@@ -43,8 +43,7 @@ class Translations(unittest.TestCase):
                               metadata={"bpy-jupyter-localedir": locale_dir})
         try:
             shell.enable_extension()
-            shell.wait_eval("Main.extensionManager.lookup('%s').state" % bjshell.UUID, 10,
-                            "the extension enabled", expected=1)
+            shell.wait_extension_enabled()
             service = bjdbus.Service()
             shell.wait_eval(INDICATOR + ".describe().state", 10, "a host", expected="stopped")
             [host] = shell.eval(INDICATOR + ".describe()")["hosts"]
