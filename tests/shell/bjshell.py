@@ -11,7 +11,9 @@ session bus. :class:`Shell` then starts, on top of it:
   in a private folder, and GSettings in a keyfile there (``GSETTINGS_BACKEND=keyfile``),
   so nothing of the user's desktop is read or written.
 
-The extension under test is copied from the build folder (BJ_SHELL_EXTENSION_DIR) into
+The extension under test is the flavour the installed Shell loads (:func:`extension_dir`:
+the legacy one, BJ_SHELL_LEGACY_DIR, for GNOME Shell 43/44; the ES modules one,
+BJ_SHELL_ESM_DIR, for 45 and later), copied from the build folder into
 ``$XDG_DATA_HOME/gnome-shell/extensions/<uuid>``, where Shell looks for user extensions,
 and enabled through ``org.gnome.Shell.Extensions.EnableExtension``. ``Eval`` (unsafe
 mode only) reads its state and drives its menu; ``org.gnome.Shell.Screenshot`` saves
@@ -22,6 +24,7 @@ A missing gnome-shell, dbus-daemon or python-dbusmock fails the test: never a sk
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -56,6 +59,24 @@ def _require_dbusmock():
 
 class ShellError(Exception):
     pass
+
+
+def shell_version():
+    """The major version of the gnome-shell on PATH, e.g. 48."""
+    gnome_shell = _require("gnome-shell", "gnome-shell")
+    out = subprocess.run([gnome_shell, "--version"], stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, check=True).stdout.decode()
+    match = re.search(r"GNOME Shell ([0-9]+)", out)
+    if match is None:
+        raise ShellError("cannot read the version of %s: %r" % (gnome_shell, out))
+    return int(match.group(1))
+
+
+def extension_dir():
+    """The build folder of the flavour this Shell loads: Shell 45 moved extensions
+    to ES modules and never loads the legacy flavour (nor 43/44 the ESM one)."""
+    name = "BJ_SHELL_ESM_DIR" if shell_version() >= 45 else "BJ_SHELL_LEGACY_DIR"
+    return bjdbus.env_path(name)
 
 
 class Shell:
@@ -213,6 +234,18 @@ class Shell:
                          interface="org.gnome.Shell.Extensions", path=SHELL_PATH)[0]
         if not ok:
             raise ShellError("EnableExtension(%s) refused" % uuid)
+
+    def wait_extension_enabled(self, uuid=UUID, timeout=10):
+        """Waits for the extension's state ENABLED (1); on a timeout says why not
+        (4 OUT_OF_DATE: its metadata's shell-version misses this Shell; 3 ERROR)."""
+        try:
+            self.wait_eval("Main.extensionManager.lookup(%s).state" % json.dumps(uuid),
+                           timeout, "the extension enabled", expected=1)
+        except ShellError as error:
+            info = self.extension_info(uuid)
+            raise ShellError("%s\nGNOME Shell %d, extension state %s, shell-version %s, "
+                             "error %r" % (error, shell_version(), info.get("state"),
+                                           info.get("shell-version"), info.get("error")))
 
     def extension_info(self, uuid=UUID):
         return bjdbus.call(SHELL_NAME, "GetExtensionInfo", GLib.Variant("(s)", (uuid,)),

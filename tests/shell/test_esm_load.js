@@ -2,13 +2,14 @@
 // Copyright 2026 The bpy-jupyter developers
 //
 // Loads the GNOME 45+ (ESM) flavour of the extension, as staged in the build folder
-// (BJ_SHELL_ESM_DIR), under plain gjs: GNOME Shell 45 is not available here, so this
+// (BJ_SHELL_ESM_DIR), under plain gjs, whatever GNOME Shell is installed: this
 // checks that every module parses and links with its real gi:// imports (St and
 // Clutter from this system's gnome-shell and mutter) and its own relative imports;
 // only the four resource:///org/gnome/shell/ modules, which exist inside gnome-shell
-// alone, are replaced by the empty stand-ins in esm-stubs/. The behaviour of the
-// shared logic is tested by test_kernel_model.js (esm) and, in a real Shell, by
-// test_panel.py (legacy entry point, same indicator.js). Prints TAP.
+// alone, are replaced by the empty stand-ins in esm-stubs/. It also checks that the
+// installed Shell's version is in the metadata of the flavour that Shell loads. The
+// behaviour of the shared logic is tested by test_kernel_model.js (esm) and, in a
+// real Shell, by test_panel.py (the flavour that Shell loads). Prints TAP.
 
 import Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
@@ -61,9 +62,20 @@ function addShellTypelibs() {
             }
         }
     }
+    // GIRepository 2.0 (gobject-introspection's library, gjs before 1.80) has static
+    // functions; 3.0 (GLib's girepository-2.0, what gjs 1.80+ gives first) has
+    // methods of the repository, and gjs loads from the default one.
+    const Repository = GIRepository.Repository;
+    const repository = typeof Repository.dup_default === 'function'
+        ? Repository.dup_default() : null;
     for (const dir of dirs) {
-        GIRepository.Repository.prepend_search_path(dir);
-        GIRepository.Repository.prepend_library_path(dir);
+        if (repository) {
+            repository.prepend_search_path(dir);
+            repository.prepend_library_path(dir);
+        } else {
+            Repository.prepend_search_path(dir);
+            Repository.prepend_library_path(dir);
+        }
     }
     return dirs;
 }
@@ -106,6 +118,15 @@ async function main() {
     check(metadata['shell-version'].includes('45') &&
         !metadata['shell-version'].includes('43'), 'metadata shell-version is 45+ only',
         JSON.stringify(metadata['shell-version']));
+
+    // Shell refuses (OUT_OF_DATE) an extension whose metadata misses its major version.
+    const [, out] = GLib.spawn_command_line_sync('gnome-shell --version');
+    const major = Number(/GNOME Shell ([0-9]+)/.exec(new TextDecoder().decode(out))?.[1]);
+    const flavourDir = Gio.File.new_for_path(major >= 45 ? sourceDir : GLib.getenv('BJ_SHELL_LEGACY_DIR'));
+    const flavourMetadata = JSON.parse(readText(flavourDir.get_child('metadata.json')));
+    check(major > 0 && flavourMetadata['shell-version'].includes(String(major)),
+        `the installed GNOME Shell ${major} is in the metadata of the flavour it loads`,
+        `${flavourDir.get_path()}: ${JSON.stringify(flavourMetadata['shell-version'])}`);
 
     const base = Gio.File.new_for_path(tmp).get_uri();
     const model = await import(`${base}/kernelModel.js`);

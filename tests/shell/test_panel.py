@@ -30,7 +30,7 @@ import bjshell  # noqa: E402  (re-runs this script on a private session bus)
 from bjshell import bjdbus  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-EXTENSION_DIR = bjdbus.env_path("BJ_SHELL_EXTENSION_DIR")
+EXTENSION_DIR = bjshell.extension_dir()
 SCREENSHOT_DIR = os.environ.get("BJ_SCREENSHOT_DIR") or bjdbus.tmp_path("screenshots")
 
 INDICATOR = "Main.extensionManager.lookup(%s).stateObj.indicator" % json.dumps(bjshell.UUID)
@@ -58,8 +58,16 @@ class Panel(unittest.TestCase):
         return self.shell.eval(INDICATOR + ".describe()")
 
     def wait_state(self, state, timeout=10):
+        """Waits for the icon's state: a summary of the hosts, where a kernel that
+        is starting or stopping already (or still) counts as idle."""
         return self.shell.wait_eval(INDICATOR + ".describe().state", timeout,
                                     "indicator state", expected=state)
+
+    def wait_host_state(self, bus_name, state, timeout=10):
+        """Waits for the exact State of one host, as its menu section has it."""
+        return self.shell.wait_eval(
+            "%s.describe().hosts.find(h => h.busName === %s).state" % (INDICATOR, js(bus_name)),
+            timeout, "the state of %s in the menu" % bus_name, expected=state)
 
     def activate(self, bus_name, action):
         """Activates a host's menu item as a click does (the menu is opened first)."""
@@ -77,9 +85,10 @@ class Panel(unittest.TestCase):
     def notifications(self):
         """[title, body] of the notifications shown since the extension was enabled
         (the Shell shows some of its own at startup, e.g. about running as root)."""
+        # The body is `bannerBodyText` up to Shell 45, the `body` property from 46.
         every = self.shell.eval(
             "Main.messageTray.getSources().flatMap(s => s.notifications)"
-            ".map(n => [n.title, n.bannerBodyText])")
+            ".map(n => [n.title, n.body ?? n.bannerBodyText])")
         return [n for n in every if n not in self.shell_notifications]
 
     def screenshot_area(self, path, x, y, w, h):
@@ -115,8 +124,7 @@ class Panel(unittest.TestCase):
         self.assertEqual(info.get("uuid"), bjshell.UUID, "Shell found the staged extension")
         self.assertEqual(info.get("gettext-domain"), "bpy-jupyter")
         shell.enable_extension()
-        shell.wait_eval("Main.extensionManager.lookup(%s).state" % js(bjshell.UUID), 10,
-                        "the extension enabled", expected=1)
+        shell.wait_extension_enabled()
         self.assertEqual(shell.extension_info().get("error", ""), "")
         # The Shell's own startup notices (running as root, no screen lock) go, so
         # the screenshots show the indicator alone; any later one counts.
@@ -142,6 +150,7 @@ class Panel(unittest.TestCase):
         self.assertIn("bpy-jupyter-stopped", described["styleClass"])
         path = bjdbus.start(service.name)
         self.wait_state("idle")
+        self.wait_host_state(service.name, "idle")
         described = self.describe()
         self.assertEqual(described["icon"], "bpy-jupyter-idle-symbolic.svg")
         self.assertIn("bpy-jupyter-idle", described["styleClass"])
@@ -214,7 +223,7 @@ class Panel(unittest.TestCase):
         self.activate(service.name, "restart")
         watcher.wait_states(["stopping", "stopped", "starting", "idle"])
         watcher.close()
-        self.wait_state("idle")
+        self.wait_host_state(service.name, "idle")
         self.assertEqual(bjdbus.get(service.name, "ConnectionFile"), path)
         self.assertEqual(bjdbus.get(service.name, "ExecutionCount"), before)
 
@@ -229,9 +238,11 @@ class Panel(unittest.TestCase):
         self.assertFalse(items["copyPath"]["sensitive"])
         self.assertEqual(self.notifications(), [], "no error so far")
 
-        # Start from the menu.
+        # Start from the menu. The icon turns idle as soon as the kernel is starting:
+        # the host's own state says when it is ready.
         self.activate(service.name, "startStop")
         self.wait_state("idle")
+        self.wait_host_state(service.name, "idle")
         self.assertEqual(bjdbus.get(service.name, "State"), "idle")
 
         # A second host whose Start fails: its message comes as a notification.

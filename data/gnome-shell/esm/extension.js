@@ -16,13 +16,21 @@ import * as KernelModel from './kernelModel.js';
 import {Indicator} from './indicator.js';
 
 export default class BpyJupyterExtension extends Extension {
-    enable() {
+    constructor(metadata) {
+        super(metadata);
+        // Binds the metadata's gettext-domain to the extension's locale/ folder, else
+        // to Shell's prefix; `_` throws until it ran. Shell 48's and 51's constructor
+        // already calls it; calling it here does not depend on that.
         this.initTranslations();
         // Installed with bpy-jupyter, the translations are in its prefix, which need
         // not be Shell's; a locale/ folder in the extension (a user install) wins.
         const localeDir = this.metadata['bpy-jupyter-localedir'];
         if (localeDir && !this.dir.get_child('locale').query_exists(null))
             Gettext.bindtextdomain(this.metadata['gettext-domain'], localeDir);
+        this.indicator = null;
+    }
+
+    enable() {
         this.indicator = new Indicator({
             uuid: this.uuid,
             dir: this.dir,
