@@ -18,9 +18,16 @@ bl_info = {
     "category": "Development",
 }
 
+import sys  # noqa: E402
+
 from . import i18n, kernel, operators, panels, preferences  # noqa: E402
 
 _modules = (i18n, preferences, kernel, operators, panels)
+
+# The name cells and scripts import, whatever Blender loaded the package as: a legacy
+# add-on is `bpy_jupyter` itself, an extension (Blender 4.2+) is
+# `bl_ext.<repository>.bpy_jupyter`, which `import bpy_jupyter` would not find.
+PUBLIC_NAME = "bpy_jupyter"
 
 
 def current_kernel():
@@ -39,11 +46,45 @@ def view3d_context(window=None):
     return kernel.view3d_context(window)
 
 
+def _aliases():
+    """(public name, module) for this package and its loaded submodules."""
+    prefix = __name__ + "."
+    return [(PUBLIC_NAME + name[len(__name__):], module)
+            for name, module in list(sys.modules.items())
+            if name == __name__ or name.startswith(prefix)]
+
+
+def _add_aliases():
+    # sys.modules entries, not a copy on sys.path: a second import of the files would
+    # make a second kernel module with its own (stopped) kernel. Submodules too, so that
+    # `import bpy_jupyter.kernel` finds the loaded one instead of loading it again.
+    if __name__ == PUBLIC_NAME:
+        return
+    other = sys.modules.get(PUBLIC_NAME)
+    if other is not None and other is not sys.modules[__name__]:
+        # Another bpy_jupyter (a legacy copy, say) was imported first: leave it be.
+        print("bpy-jupyter: `import bpy_jupyter` names %s, not this add-on (%s)"
+              % (getattr(other, "__file__", other), __name__))
+        return
+    for alias, module in _aliases():
+        sys.modules.setdefault(alias, module)
+
+
+def _remove_aliases():
+    if __name__ == PUBLIC_NAME:
+        return
+    for alias, module in _aliases():
+        if sys.modules.get(alias) is module:
+            del sys.modules[alias]
+
+
 def register():
     for module in _modules:
         module.register()
+    _add_aliases()
 
 
 def unregister():
+    _remove_aliases()
     for module in reversed(_modules):
         module.unregister()

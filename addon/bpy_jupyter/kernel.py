@@ -76,8 +76,18 @@ def connection_file_path(prefs):
     return os.path.join(folder, "kernel-blender-%d.json" % os.getpid())
 
 
+def online_access_allowed():
+    # Blender 4.2+ lets users forbid add-ons the network (Preferences › System, or
+    # --offline-mode; off under --factory-startup unless --online-mode); 3.x has no such
+    # switch. A kernel listens for clients, so it starts only where access is allowed.
+    return getattr(bpy.app, "online_access", True)
+
+
 def start(prefs):
     global last_error
+    if not online_access_allowed():
+        # The operator's poll says so in the panel; this covers auto-start.
+        raise RuntimeError(_("Online access is disabled in Preferences › System"))
     kernel = _get_kernel()
     kernel.start(connection_file_path(prefs), ip=prefs.ip, transport=prefs.transport)
     last_error = ""
@@ -96,9 +106,11 @@ def update_dbus_export(prefs):
     """Export the kernel on the session bus (org.bpyjupyter.Kernel) or stop doing so.
 
     Only where a session bus exists: without DBUS_SESSION_BUS_ADDRESS, GIO would try
-    to autolaunch one, which a Blender under Xvfb or ssh must not do.
+    to autolaunch one, which a Blender under Xvfb or ssh must not do. Not while online
+    access is disabled either: a Start over the bus would open the kernel's sockets
+    behind the user's back (and the kernel cannot ask the add-on first).
     """
-    wanted = (prefs is not None and prefs.dbus_export
+    wanted = (prefs is not None and prefs.dbus_export and online_access_allowed()
               and bool(os.environ.get("DBUS_SESSION_BUS_ADDRESS")))
     if not wanted and _kernel is None:
         return  # nothing exported, and no kernel to create just to say so

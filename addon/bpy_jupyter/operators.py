@@ -8,12 +8,8 @@ from bpy.props import EnumProperty
 
 from . import kernel
 from .i18n import N_, NC_, _, tip_
+from .kernel import online_access_allowed
 from .registration import register_classes, unregister_classes
-
-
-def online_access_allowed():
-    # Blender 4.2+ lets users forbid add-ons the network; 3.x has no such switch.
-    return getattr(bpy.app, "online_access", True)
 
 
 # Descriptions are bl_description rather than docstrings: xgettext does not see

@@ -244,14 +244,41 @@ install_kernelspec (const char *argv0,
   return write_kernelspec (KERNELSPEC_NAME, argv, "Python 3 (bpy-jupyter)", user, prefix);
 }
 
-/* The script Blender runs as a kernel process ships with the add-on; BJ_ADDON_DIR
- * points at another copy (a build tree, say). */
+/* Run uninstalled, from a meson build tree (<build>/src/tools/bpy-jupyter-kernel), this
+ * program goes with the add-on that build staged in <build>/addon/scripts/addons, not
+ * with an installed copy that may be missing or older: someone following the README
+ * right after `meson compile` gets a kernelspec that works. The build tree is told by
+ * the meson-private/ folder meson keeps at its top, which no install has. */
+static char *
+find_staged_addon_dir (void)
+{
+  g_autofree char *program = g_file_read_link ("/proc/self/exe", NULL);
+  g_autofree char *tools = NULL;
+  g_autofree char *build = NULL;
+  g_autofree char *marker = NULL;
+  g_autofree char *addon = NULL;
+
+  if (program == NULL)
+    return NULL;
+  tools = g_path_get_dirname (program);
+  build = g_canonicalize_filename ("../..", tools);
+  marker = g_build_filename (build, "meson-private", "coredata.dat", NULL);
+  addon = g_build_filename (build, "addon", "scripts", "addons", "bpy_jupyter", NULL);
+  if (!g_file_test (marker, G_FILE_TEST_IS_REGULAR) || !g_file_test (addon, G_FILE_TEST_IS_DIR))
+    return NULL;
+  return g_steal_pointer (&addon);
+}
+
+/* The script Blender runs as a kernel process ships with the add-on: the folder
+ * BJ_ADDON_DIR names if set (another copy of the add-on), else the build tree's staged
+ * add-on when run from one, else the installed add-on. */
 static char *
 find_blender_kernel_script (void)
 {
   const char *override = g_getenv ("BJ_ADDON_DIR");
-  g_autofree char *script = g_build_filename (override ? override : BJ_ADDON_DIR,
-                                              "kernel_process.py", NULL);
+  g_autofree char *staged = override ? NULL : find_staged_addon_dir ();
+  const char *dir = override ? override : staged ? staged : BJ_ADDON_DIR;
+  g_autofree char *script = g_build_filename (dir, "kernel_process.py", NULL);
 
   if (!g_file_test (script, G_FILE_TEST_IS_REGULAR))
     {

@@ -3,11 +3,20 @@
 Environment:
   BJ_ADDON_SCRIPTS   the staged scripts folder holding addons/bpy_jupyter (required;
                      meson passes <build>/addon/scripts)
+  BJ_ADDON_EXTENSION_ZIP  the extension zip (required with Blender 4.2+; meson passes
+                     <build>/addon/bpy_jupyter-VERSION-extension.zip)
   BJ_BLENDER         the Blender binary (default: `blender` on PATH)
   BJ_TIME_SCALE      factor for every timeout (default 1)
   BJ_KEEP_TMP        "1": keep the private temporary folder (Blender's log, …)
 
 Missing Blender, xvfb-run or the staged add-on is a failure, never a skip.
+
+How the add-on gets into Blender follows the Blender under test, as a user's would:
+Blender 4.2+ installs the extension zip (`blender --command extension install-file -r
+user_default`, package `bl_ext.user_default.bpy_jupyter`) and runs with --online-mode
+unless a test asks otherwise (without it, online access is off under --factory-startup
+and Start is refused); Blender 3.x finds the legacy add-on (bl_info) in the staged
+scripts folder (BLENDER_USER_SCRIPTS). Cells and commands `import bpy_jupyter` either way.
 
 Each `BlenderGUI` runs `xvfb-run -a … blender --factory-startup --python DRIVER` in
 its own session (process group) with HOME, TMPDIR and JUPYTER_RUNTIME_DIR inside a
@@ -77,8 +86,10 @@ bpy.app.timers.register(_bj_serve_commands, first_interval=0.0, persistent=True)
 # the kernel optionally started from a timer afterwards.
 ENABLE_ADDON = r'''
 import addon_utils
-addon_utils.enable("bpy_jupyter", default_set=True)
-print("bj-driver: add-on enabled", flush=True)
+if addon_utils.enable({module!r}, default_set=True) is None:
+    print("bj-driver: the add-on {module} could not be enabled", flush=True)
+else:
+    print("bj-driver: add-on {module} enabled", flush=True)
 '''
 
 START_KERNEL = r'''
@@ -103,6 +114,55 @@ def find_program(name, env_var=None):
         fail(f"{name} is required for the blender suite and was not found "
              f"(apt-get install {name if name != 'xvfb-run' else 'xvfb'})")
     return path
+
+
+_blender_version = None
+
+
+def blender_version():
+    """(major, minor) of the Blender under test, from `blender --version`."""
+    global _blender_version
+    if _blender_version is None:
+        blender = find_program("blender", "BJ_BLENDER")
+        with tempfile.TemporaryDirectory(prefix="bj-version-") as home:
+            out = subprocess.run([blender, "--factory-startup", "--version"], capture_output=True,
+                                 text=True, timeout=STARTUP_TIMEOUT, cwd=home,
+                                 env=dict(os.environ, HOME=home)).stdout
+        for line in out.splitlines():
+            words = line.split()
+            if len(words) >= 2 and words[0] == "Blender":
+                _blender_version = tuple(int(n) for n in words[1].split(".")[:2])
+                break
+        else:
+            fail(f"`{blender} --version` printed no version:\n{out}")
+    return _blender_version
+
+
+def uses_extensions():
+    """Blender 4.2+ installs add-ons as extensions (and has online access to allow)."""
+    return blender_version() >= (4, 2)
+
+
+EXTENSION_MODULE = "bl_ext.user_default.bpy_jupyter"
+
+
+def extension_zip():
+    path = os.environ.get("BJ_ADDON_EXTENSION_ZIP")
+    if not path or not os.path.isfile(path):
+        fail(f"BJ_ADDON_EXTENSION_ZIP ({path!r}) must name the built extension zip "
+             "(<build>/addon/bpy_jupyter-VERSION-extension.zip): build the addon-zip target")
+    return path
+
+
+def install_extension(blender, env, cwd):
+    """Install the extension zip into the user_default repository of env's HOME."""
+    result = subprocess.run([blender, "--factory-startup", "--command", "extension",
+                             "install-file", "-r", "user_default", extension_zip()],
+                            env=env, cwd=cwd, capture_output=True, text=True,
+                            timeout=STARTUP_TIMEOUT)
+    if result.returncode != 0:
+        fail(f"installing the extension failed ({result.returncode}):\n"
+             f"{result.stdout}\n{result.stderr}")
 
 
 def addon_scripts():
@@ -192,10 +252,11 @@ class BlenderGUI:
     """A GUI Blender under xvfb-run with the add-on enabled (see the module doc)."""
 
     def __init__(self, start_kernel=True, extra_args=(), name="bj-blender", driver=None,
-                 env=None):
+                 env=None, online=True):
         """driver(cmd_dir) -> source replaces the test driver (bench/blenders.py serves
         commands without the add-on); env: variables to set in Blender's environment
-        (None: to remove)."""
+        (None: to remove); online: pass --online-mode to a Blender 4.2+ (without it,
+        online access is off under --factory-startup)."""
         self.blender = find_program("blender", "BJ_BLENDER")
         self.xvfb_run = find_program("xvfb-run")
         self.scripts = addon_scripts()
@@ -207,24 +268,35 @@ class BlenderGUI:
         for d in (self.runtime_dir, self.cmd_dir, self.home, self.tmpdir):
             os.makedirs(d, mode=0o700)
         self.log_path = os.path.join(self.tmp, "blender.log")
+        # A driver of one's own (bench/blenders.py) enables the legacy copy itself.
+        self.extension = driver is None and uses_extensions()
+        self.addon_module = EXTENSION_MODULE if self.extension else "bpy_jupyter"
         self.driver = os.path.join(self.tmp, "driver.py")
         with open(self.driver, "w") as f:
             if driver is not None:
                 f.write(driver(self.cmd_dir))
             else:
-                f.write(driver_source(self.cmd_dir, ENABLE_ADDON,
+                f.write(driver_source(self.cmd_dir, ENABLE_ADDON.format(module=self.addon_module),
                                       START_KERNEL if start_kernel else ""))
         self.env = dict(os.environ,
-                        BLENDER_USER_SCRIPTS=self.scripts,
                         JUPYTER_RUNTIME_DIR=self.runtime_dir,
                         HOME=self.home,
                         TMPDIR=self.tmpdir,
                         XDG_RUNTIME_DIR=self.tmpdir,
                         XDG_CONFIG_HOME=os.path.join(self.home, ".config"),
                         XDG_CACHE_HOME=os.path.join(self.home, ".cache"))
-        for var in ("DISPLAY", "WAYLAND_DISPLAY", "XAUTHORITY", "PYTHONDONTWRITEBYTECODE"):
+        for var in ("DISPLAY", "WAYLAND_DISPLAY", "XAUTHORITY", "PYTHONDONTWRITEBYTECODE",
+                    "BLENDER_USER_SCRIPTS"):
             self.env.pop(var, None)
         self.env["PYTHONDONTWRITEBYTECODE"] = "1"  # no __pycache__ in the staged add-on
+        if self.extension:
+            # Nothing of the staged legacy copy on sys.path: `import bpy_jupyter` must
+            # find the extension.
+            install_extension(self.blender, self.env, self.tmp)
+        else:
+            self.env["BLENDER_USER_SCRIPTS"] = self.scripts
+        if online and uses_extensions():
+            extra_args = ("--online-mode", *extra_args)
         for key, value in (env or {}).items():
             if value is None:
                 self.env.pop(key, None)

@@ -101,6 +101,22 @@ class AddonInGUIBlender(unittest.TestCase):
         # The GUI, not background mode.
         self.assertEqual(self.value("bpy.app.background"), "False")
 
+    def test_01b_import_bpy_jupyter(self):
+        # As the README has users do, in a cell and from Blender's Python, whether
+        # Blender loaded the add-on as `bpy_jupyter` (3.x) or as an extension (4.2+).
+        module = self.blender.addon_module
+        self.assertEqual(self.value(
+            "import sys, bpy_jupyter, bpy_jupyter.kernel\n"
+            f"(bpy_jupyter is sys.modules[{module!r}],"
+            f" bpy_jupyter.kernel is sys.modules[{module!r} + '.kernel'],"
+            " bpy_jupyter.current_kernel() is not None)"), "(True, True, True)")
+        self.assertEqual(self.blender.command(
+            "import bpy_jupyter\nresult = bpy_jupyter.__name__"), module)
+        self.assertEqual(self.value(
+            "with bpy_jupyter.view3d_context():\n"
+            "    area_type = bpy.context.area.type\n"
+            "area_type"), "'VIEW_3D'")
+
     def test_02_predefined_names_and_print(self):
         self.assertEqual(self.value("C is bpy.context and D is bpy.data and bpy.__name__"), "'bpy'")
         self.assertEqual(self.value("C.scene.name"), "'Scene'")
@@ -199,14 +215,20 @@ class AddonInGUIBlender(unittest.TestCase):
 
     def test_09_disable_enable_addon_stops_cleanly(self):
         old_info = self.info
+        module = self.blender.addon_module
         self.run_cell("import addon_utils")
-        self.later("addon_utils.disable('bpy_jupyter', default_set=True), "
-                   "addon_utils.enable('bpy_jupyter', default_set=True)")
+        self.later(f"addon_utils.disable({module!r}, default_set=True), "
+                   f"addon_utils.enable({module!r}, default_set=True)")
         self.blender.wait_no_connection_file()
         self.assertTrue(self.blender.alive())
         self.assertTrue(self.blender.command(
             "import addon_utils\n"
-            "result = addon_utils.check('bpy_jupyter')[1]"), "the add-on is not enabled again")
+            f"result = addon_utils.check({module!r})[1]"), "the add-on is not enabled again")
+        # `import bpy_jupyter` names the re-enabled add-on, not a stale copy.
+        self.assertTrue(self.blender.command(
+            "import sys, bpy_jupyter\n"
+            f"result = bpy_jupyter is sys.modules[{module!r}] and "
+            f"bpy_jupyter.kernel is sys.modules[{module!r} + '.kernel']"))
         self.blender.command("bpy.ops.bpy_jupyter.start_kernel()")
         self.reconnect(old_info)
         self.assertEqual(self.value("kept_across_stop"), "1234")

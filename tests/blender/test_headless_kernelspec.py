@@ -94,14 +94,17 @@ class HeadlessBlenderKernelTests(conformance.BpyJupyterKernelTests):
 
     def test_kernelspec_matches_install_blender(self):
         """The kernelspec tested here is the one `bpy-jupyter-kernel --install-blender`
-        writes for this add-on."""
+        writes for this add-on, run from the build tree as the README has a newcomer do
+        right after `meson compile`: no add-on installed, no BJ_ADDON_DIR."""
         binary = os.environ.get("BJ_KERNEL_BINARY")
         if not binary or not os.access(binary, os.X_OK):
             self.fail("BJ_KERNEL_BINARY must name the built bpy-jupyter-kernel")
         prefix = os.path.join(_spec_root, "install-blender")
-        package = os.path.join(bjblender.addon_scripts(), "addons", "bpy_jupyter")
-        subprocess.run([binary, "--install-blender", "--prefix", prefix], check=True,
-                       env=dict(os.environ, BJ_ADDON_DIR=package), stdout=subprocess.DEVNULL)
+        env = dict(os.environ)
+        env.pop("BJ_ADDON_DIR", None)
+        result = subprocess.run([binary, "--install-blender", "--prefix", prefix],
+                                env=env, capture_output=True, text=True)
+        self.assertEqual(result.returncode, 0, result.stderr)
         with open(os.path.join(prefix, "share", "jupyter", "kernels", KERNEL_NAME,
                                "kernel.json")) as f:
             installed = json.load(f)
@@ -110,8 +113,23 @@ class HeadlessBlenderKernelTests(conformance.BpyJupyterKernelTests):
         self.assertEqual(os.path.realpath(installed["argv"][0]),
                          os.path.realpath(shutil.which(tested["argv"][0])))
         self.assertEqual(installed["argv"][1:], tested["argv"][1:])
+        # ...and so the build tree's staged add-on, where this suite's Blender runs it.
+        self.assertEqual(os.path.realpath(installed["argv"][4]),
+                         os.path.realpath(os.path.join(bjblender.addon_scripts(), "addons",
+                                                       "bpy_jupyter", "kernel_process.py")))
         for key in ("display_name", "language", "interrupt_mode"):
             self.assertEqual(installed[key], tested[key], key)
+
+        # BJ_ADDON_DIR still names another copy of the add-on, first.
+        elsewhere = os.path.join(_spec_root, "elsewhere")
+        os.makedirs(elsewhere)
+        shutil.copy(os.path.join(bjblender.addon_scripts(), "addons", "bpy_jupyter",
+                                 "kernel_process.py"), elsewhere)
+        subprocess.run([binary, "--install-blender", "--prefix", prefix], check=True,
+                       env=dict(env, BJ_ADDON_DIR=elsewhere), stdout=subprocess.DEVNULL)
+        with open(os.path.join(prefix, "share", "jupyter", "kernels", KERNEL_NAME,
+                               "kernel.json")) as f:
+            self.assertEqual(json.load(f)["argv"][4], os.path.join(elsewhere, "kernel_process.py"))
 
     def test_interrupt(self):
         """The notebook's Interrupt button: the manager sends interrupt_request."""

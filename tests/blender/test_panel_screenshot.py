@@ -5,6 +5,11 @@ Saved into BJ_SCREENSHOT_DIR (meson: <build>/screenshots; else a temporary folde
 and with BJ_UPDATE_DOCS=1 copied to docs/screenshots/panel-stopped.png and
 panel-running.png for the README.
 
+The pictures come from the X server (Pillow's ImageGrab on Xvfb's display), as a
+person would see the window: Blender's own `bpy.ops.screen.screenshot` reads the GL
+front buffer back, which under Xvfb with llvmpipe gives a black image from Blender 4.x
+on (4.3, 5.2), while the window itself shows fine.
+
 Blender 3.x switches a sidebar tab only on a click, so this Blender runs with
 --enable-event-simulate (fine for pictures; it removes the event loop's idle sleep,
 so never use it to measure latency). Which tab shows is not exposed to Python: a
@@ -69,7 +74,10 @@ def drawn_since(t, panel="main"):
     return any(d > t for d in draws[panel])
 
 
-result = {"window": [win.width, win.height], "ui": [ui.x, ui.y, ui.width, ui.height]}
+import os
+result = {"window": [win.width, win.height], "ui": [ui.x, ui.y, ui.width, ui.height],
+          "origin": [win.x, win.y],
+          "display": os.environ.get("DISPLAY"), "xauthority": os.environ.get("XAUTHORITY")}
 """
 
 # A click down the tab strip, at the sidebar's right edge, STEP pixels at a time.
@@ -78,12 +86,6 @@ x, y = ui.x + ui.width - 12, ui.y + ui.height - 10 - {step}
 simulate('click', x, y)
 result = time.monotonic()
 """
-
-SCREENSHOT = """
-with bpy.context.temp_override(window=win, area=area):
-    bpy.ops.screen.screenshot(filepath={path!r})
-"""
-
 
 def read_png(path):
     """(width, height, channels, rows) of an 8-bit RGB/RGBA non-interlaced PNG."""
@@ -187,13 +189,37 @@ class PanelScreenshots(unittest.TestCase):
             if time.monotonic() > deadline:
                 fail("the Jupyter panel was not redrawn\n" + self.blender.log())
             time.sleep(0.05)
-        time.sleep(0.3)  # the frame that draw belongs to reaches the screen
-        self.blender.command(SCREENSHOT.format(path=path))
+        self.grab_window(path)
         self.assertTrue(os.path.isfile(path), f"no screenshot at {path}")
         return path
 
+    def grab_window(self, path):
+        """Save Blender's window as the X server shows it, once the frame is steady:
+        the frame that draw belongs to reaches the screen a little later."""
+        from PIL import ImageGrab
+
+        os.environ["XAUTHORITY"] = self.geometry["xauthority"] or ""
+        x, y = self.geometry["origin"]
+        width, height = self.geometry["window"]
+        previous = None
+        deadline = time.monotonic() + TIMEOUT
+        while True:
+            time.sleep(0.3)
+            image = ImageGrab.grab(bbox=(x, y, x + width, y + height),
+                                   xdisplay=self.geometry["display"])
+            data = image.tobytes()
+            if data == previous and len(set(image.getdata())) > 1:
+                break
+            if time.monotonic() > deadline:
+                fail("the window did not show a steady, non-blank picture within "
+                     f"{TIMEOUT:.0f}s\n" + self.blender.log())
+            previous = data
+        self.assertEqual(image.size, (width, height), "the grab is not the window's size")
+        image.convert("RGB").save(path)
+
     def test_panel_stopped_and_running(self):
-        geometry = self.blender.command(SETUP, timeout=60)
+        geometry = self.geometry = self.blender.command(SETUP, timeout=60)
+        self.assertTrue(geometry["display"], "Blender runs without DISPLAY")
         self.show_jupyter_tab()
         self.assertEqual(self.blender.command("import bpy_jupyter\n"
                                               "result = bpy_jupyter.kernel.state()"), "stopped")
