@@ -1033,8 +1033,10 @@ bj_python_executor_history (BjExecutor *executor,
 }
 
 /* Comm messages (comm_open, comm_msg, comm_close, comm_info_request) go to
- * runtime.comm(msg_type, content_json, buffers), which returns the reply content
- * as JSON text, or None for the types that have no reply. */
+ * runtime.comm(msg_type, content_json, buffers, metadata_json), which returns the
+ * reply content as JSON text, or None for the types that have no reply. The
+ * metadata matters: ipywidgets reads the widget protocol version from a
+ * frontend's comm_open there. */
 static gboolean
 bj_python_executor_handle_message (BjExecutor  *executor,
                                    BjKernel    *kernel,
@@ -1044,6 +1046,8 @@ bj_python_executor_handle_message (BjExecutor  *executor,
   BjPythonExecutor *self = BJ_PYTHON_EXECUTOR (executor);
   const char *msg_type = bj_message_get_msg_type (request);
   g_autoptr(GBytes) content = NULL;
+  g_autofree char *metadata_json = NULL;
+  JsonObject *metadata;
   GPtrArray *buffers;
   PyGILState_STATE gil;
   PyObject *buffer_list;
@@ -1055,6 +1059,12 @@ bj_python_executor_handle_message (BjExecutor  *executor,
 
   content = bj_message_get_content_json (request);
   buffers = bj_message_get_buffers (request);
+  metadata = bj_message_get_metadata (request);
+  if (metadata != NULL && json_object_get_size (metadata) > 0)
+    {
+      g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), metadata);
+      metadata_json = json_to_string (node, FALSE);
+    }
   gil = PyGILState_Ensure ();
   buffer_list = PyList_New (0);
   for (guint i = 0; buffer_list != NULL && i < buffers->len; i++)
@@ -1068,10 +1078,10 @@ bj_python_executor_handle_message (BjExecutor  *executor,
       Py_XDECREF (item);
     }
   if (buffer_list != NULL)
-    result = PyObject_CallMethod (self->runtime, "comm", "ss#O", msg_type,
+    result = PyObject_CallMethod (self->runtime, "comm", "ss#Oz", msg_type,
                                   g_bytes_get_data (content, NULL),
                                   (Py_ssize_t) g_bytes_get_size (content),
-                                  buffer_list);
+                                  buffer_list, metadata_json);
   Py_XDECREF (buffer_list);
 
   if (result == NULL)

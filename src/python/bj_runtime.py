@@ -2407,17 +2407,18 @@ def _import_item(name):
     return getattr(importlib.import_module(module), attribute)
 
 
-def _comm_message(msg_type, content, buffers):
+def _comm_message(msg_type, content, buffers, metadata=None):
     """The message dict comm callbacks expect (they read msg["content"]["data"]).
 
-    Only the content and buffers come from the frontend's message; the
-    header carries the type, for callbacks that log it.
+    The content, metadata (ipywidgets reads the protocol version of a widget
+    the frontend creates there) and buffers come from the frontend's message;
+    the header carries the type, for callbacks that log it.
     """
     return {
         "header": {"msg_type": msg_type},
         "msg_type": msg_type,
         "parent_header": {},
-        "metadata": {},
+        "metadata": metadata if isinstance(metadata, dict) else {},
         "content": content,
         "buffers": [memoryview(buffer) for buffer in buffers or ()],
     }
@@ -2629,9 +2630,9 @@ def _report_comm_error(what):
         sys.stderr.write("%s\n%s" % (what, traceback.format_exc()))
 
 
-def _handle_comm(msg_type, content, buffers):
+def _handle_comm(msg_type, content, buffers, metadata=None):
     comm_id = content.get("comm_id")
-    msg = _comm_message(msg_type, content, buffers)
+    msg = _comm_message(msg_type, content, buffers, metadata)
     if msg_type == "comm_open":
         target_name = content.get("target_name")
         comm_class = _widget_comm_class() or Comm
@@ -2668,7 +2669,7 @@ def _handle_comm(msg_type, content, buffers):
             _report_comm_error("Exception in comm_close for %s:" % comm_id)
 
 
-def comm(msg_type, content_json, buffers):
+def comm(msg_type, content_json, buffers, metadata_json=None):
     """Handle comm_open / comm_msg / comm_close / comm_info_request.
 
     Returns the reply content as JSON text for comm_info_request, None for the
@@ -2686,7 +2687,8 @@ def comm(msg_type, content_json, buffers):
             return _dumps({"status": "ok", "comms": comms})
         _owner_ident = threading.get_ident()
         with _request_io(cell=False):
-            _handle_comm(msg_type, content, buffers)
+            _handle_comm(msg_type, content, buffers,
+                         json.loads(metadata_json) if metadata_json else None)
     except BaseException as exc:
         if msg_type == "comm_info_request":
             return _dumps(dict(_error_content(exc, tb=None), status="error", comms={}))
