@@ -1443,7 +1443,7 @@ start_in_owner_context (gpointer user_data)
  * bj_kernel_start_async:
  * @self: a stopped kernel
  * @cancellable: (nullable): a #GCancellable, or %NULL
- * @callback: (scope async) (nullable): called once the kernel started or failed to
+ * @callback: (scope async) (nullable) (closure user_data): called once the kernel started or failed to
  * @user_data: data for @callback
  *
  * Starts the kernel like [method@Kernel.start], from the next iteration of the
@@ -1521,7 +1521,7 @@ stop_in_owner_context (gpointer user_data)
  * bj_kernel_stop_async:
  * @self: a running kernel
  * @cancellable: (nullable): a #GCancellable, or %NULL
- * @callback: (scope async) (nullable): called once the kernel stopped or failed to
+ * @callback: (scope async) (nullable) (closure user_data): called once the kernel stopped or failed to
  * @user_data: data for @callback
  *
  * Stops the kernel like [method@Kernel.stop], from the next iteration of its owner

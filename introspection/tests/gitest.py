@@ -34,16 +34,19 @@ def import_gi(*namespaces):
     the build's typelibs and not an installed copy."""
     import gi
 
+    from gi import _gi
+
     gi.require_version("GLib", "2.0")
     gi.require_version("GObject", "2.0")
     gi.require_version("Gio", "2.0")
-    gi.require_version("GIRepository", "2.0")
     for namespace in namespaces:
         gi.require_version(namespace, "1.0")
-    from gi.repository import GIRepository
 
     modules = [__import__("gi.repository." + ns, fromlist=[ns]) for ns in namespaces]
-    repository = GIRepository.Repository.get_default()
+    # The repository PyGObject itself loads from. Not GIRepository-2.0's default:
+    # PyGObject 3.52 on (sid) is built on GIRepository-3.0, which has no such
+    # namespace version, and whose default repository is not PyGObject's.
+    repository = _gi.Repository.get_default()
     for namespace in namespaces:
         typelib = repository.get_typelib_path(namespace)
         if os.path.dirname(os.path.realpath(typelib)) != os.path.realpath(build_dir()):

@@ -19,15 +19,14 @@
 
 #include <gio/gio.h>
 #include <glib/gi18n-lib.h>
-#include <pthread.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "bj-python-executor.h"
+#include "bj-python-interrupt-private.h"
 
 #define HELPER_MODULE_NAME "_bpy_jupyter_executor"
 #define RUNTIME_MODULE_NAME "_bpy_jupyter_runtime"
@@ -59,10 +58,8 @@ struct _BjPythonExecutor {
   PyObject *helper;           /* the _bpy_jupyter_executor module */
   PyObject *runtime;          /* the bj_runtime module */
   BjKernel *kernel;           /* while attached; not a reference: the kernel owns us */
-  pthread_t owner_thread;
   gboolean interrupt_with_signal;
-  gint executing;             /* atomic */
-  guint execution_serial;     /* atomic: tells one cell's interrupt from the next cell */
+  BjPythonInterrupt interrupt;
 };
 
 static void bj_python_executor_iface_init (BjExecutorInterface *iface);
@@ -172,11 +169,59 @@ helper_request_input (PyObject *module,
   return NULL;
 }
 
+static PyObject *
+helper_arm_interrupt (PyObject *module,
+                      PyObject *args)
+{
+  BjPythonExecutor *self = helper_executor (module);
+
+  if (self == NULL)
+    Py_RETURN_NONE;
+  return bj_python_interrupt_arm (&self->interrupt, args);
+}
+
+static PyObject *
+helper_disarm_interrupt (PyObject *module,
+                         PyObject *unused)
+{
+  BjPythonExecutor *self = helper_executor (module);
+
+  if (self == NULL)
+    Py_RETURN_NONE;
+  return bj_python_interrupt_disarm (&self->interrupt);
+}
+
+static PyObject *
+helper_take_interrupt (PyObject *module,
+                       PyObject *unused)
+{
+  BjPythonExecutor *self = helper_executor (module);
+
+  if (self == NULL)
+    Py_RETURN_FALSE;
+  return bj_python_interrupt_take (&self->interrupt);
+}
+
+static PyObject *
+helper_signal_is_free (PyObject *module,
+                       PyObject *args)
+{
+  return bj_python_interrupt_signal_is_free (args);
+}
+
 static PyMethodDef helper_methods[] = {
   { "publish", helper_publish, METH_VARARGS,
     "publish(msg_type, content_json, metadata_json=None, buffers=None): publish on iopub" },
   { "request_input", helper_request_input, METH_VARARGS,
     "request_input(prompt, password=False): ask the frontend for a line" },
+  { "arm_interrupt", helper_arm_interrupt, METH_VARARGS,
+    "arm_interrupt(signum): interrupts of this cell send signum to this thread" },
+  { "disarm_interrupt", helper_disarm_interrupt, METH_NOARGS,
+    "disarm_interrupt(): interrupts go through pending calls again" },
+  { "take_interrupt", helper_take_interrupt, METH_NOARGS,
+    "take_interrupt() -> bool: whether an interrupt was requested since the last take" },
+  { "signal_is_free", helper_signal_is_free, METH_VARARGS,
+    "signal_is_free(signum) -> bool: the process leaves signum at its default or ignored" },
   { NULL, NULL, 0, NULL },
 };
 
@@ -644,6 +689,45 @@ runtime_cache_read (const RuntimeCacheKey *key)
   return code;
 }
 
+/* Writes a new file next to @path and renames it over @path: readers see the old
+ * file or the new one, and the new one is 0600 whatever the old one was. Not
+ * g_file_set_contents_full(): newer GLib (2.84 in trixie) keeps an existing file's mode, and a
+ * group-writable file found here must not stay so. */
+static void
+runtime_cache_replace (const char   *path,
+                       const guint8 *data,
+                       gsize         length)
+{
+  g_autofree char *tmp_path = g_strconcat (path, ".XXXXXX", NULL);
+  gsize written = 0;
+  gboolean ok;
+  int fd = g_mkstemp_full (tmp_path, O_WRONLY | O_CLOEXEC, 0600);
+
+  if (fd < 0)
+    {
+      g_debug ("Not caching the Python runtime's bytecode: %s", g_strerror (errno));
+      return;
+    }
+  while (written < length)
+    {
+      ssize_t n = write (fd, data + written, length - written);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        break;
+      written += n;
+    }
+  /* mkstemp's mode went through the umask; make sure of 0600 either way. */
+  ok = written == length && fchmod (fd, 0600) == 0;
+  ok = close (fd) == 0 && ok;
+  if (!ok || rename (tmp_path, path) < 0)
+    {
+      g_debug ("Not caching the Python runtime's bytecode: %s", g_strerror (errno));
+      unlink (tmp_path);
+    }
+}
+
 /* Best effort: writes the code object atomically (temporary file, then rename),
  * mode 0600. Needs the GIL; leaves no Python error set. */
 static void
@@ -676,14 +760,7 @@ runtime_cache_write (const RuntimeCacheKey *key,
   Py_DECREF (payload);
 
   if (g_mkdir_with_parents (dir, 0700) == 0)
-    {
-      g_autoptr(GError) error = NULL;
-
-      if (!g_file_set_contents_full (key->path, (const char *) data,
-                                     RUNTIME_CACHE_HEADER_SIZE + size,
-                                     G_FILE_SET_CONTENTS_CONSISTENT, 0600, &error))
-        g_debug ("Not caching the Python runtime's bytecode: %s", error->message);
-    }
+    runtime_cache_replace (key->path, data, RUNTIME_CACHE_HEADER_SIZE + size);
 }
 
 static gboolean
@@ -752,7 +829,7 @@ bj_python_executor_new (GError **error)
       return NULL;
     }
 
-  self->owner_thread = pthread_self ();
+  bj_python_interrupt_init (&self->interrupt, G_OBJECT (self));
   gil = PyGILState_Ensure ();
   ok = create_helper_module (self, error) && load_runtime (self, error);
   PyGILState_Release (gil);
@@ -766,8 +843,15 @@ bj_python_executor_new (GError **error)
  * @with_signal: whether interrupt may send SIGINT to the owner thread
  *
  * A process that owns its signals (the standalone kernel) lets interrupt send
- * SIGINT, which also wakes blocking calls such as time.sleep(). In a host that
- * owns SIGINT itself, the default interrupts through Python's pending calls.
+ * SIGINT to the owner thread, which also wakes blocking calls such as
+ * `time.sleep()`; Python's SIGINT handler is armed only while a cell runs.
+ *
+ * In a host that owns SIGINT itself (the default, %FALSE), interrupt sends SIGURG
+ * instead, whose default action ignores it: a cell that runs on Python's main
+ * thread, in a host that leaves SIGURG at its default, is interrupted even while
+ * it sleeps in a system call, and the host's SIGINT handling is untouched.
+ * Otherwise interrupt goes through Python's pending calls, which reach a cell
+ * only between bytecodes.
  */
 void
 bj_python_executor_set_interrupt_with_signal (BjPythonExecutor *self,
@@ -910,10 +994,9 @@ bj_python_executor_execute (BjExecutor *executor,
   BjPythonExecutor *self = BJ_PYTHON_EXECUTOR (executor);
   JsonObject *reply;
 
-  g_atomic_int_inc (&self->execution_serial);
-  g_atomic_int_set (&self->executing, 1);
+  bj_python_interrupt_cell_begin (&self->interrupt);
   reply = call_runtime (self, "execute", request, TRUE, execution_count);
-  g_atomic_int_set (&self->executing, 0);
+  bj_python_interrupt_cell_end (&self->interrupt);
   return reply;
 }
 
@@ -950,8 +1033,10 @@ bj_python_executor_history (BjExecutor *executor,
 }
 
 /* Comm messages (comm_open, comm_msg, comm_close, comm_info_request) go to
- * runtime.comm(msg_type, content_json, buffers), which returns the reply content
- * as JSON text, or None for the types that have no reply. */
+ * runtime.comm(msg_type, content_json, buffers, metadata_json), which returns the
+ * reply content as JSON text, or None for the types that have no reply. The
+ * metadata matters: ipywidgets reads the widget protocol version from a
+ * frontend's comm_open there. */
 static gboolean
 bj_python_executor_handle_message (BjExecutor  *executor,
                                    BjKernel    *kernel,
@@ -961,6 +1046,8 @@ bj_python_executor_handle_message (BjExecutor  *executor,
   BjPythonExecutor *self = BJ_PYTHON_EXECUTOR (executor);
   const char *msg_type = bj_message_get_msg_type (request);
   g_autoptr(GBytes) content = NULL;
+  g_autofree char *metadata_json = NULL;
+  JsonObject *metadata;
   GPtrArray *buffers;
   PyGILState_STATE gil;
   PyObject *buffer_list;
@@ -972,6 +1059,12 @@ bj_python_executor_handle_message (BjExecutor  *executor,
 
   content = bj_message_get_content_json (request);
   buffers = bj_message_get_buffers (request);
+  metadata = bj_message_get_metadata (request);
+  if (metadata != NULL && json_object_get_size (metadata) > 0)
+    {
+      g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), metadata);
+      metadata_json = json_to_string (node, FALSE);
+    }
   gil = PyGILState_Ensure ();
   buffer_list = PyList_New (0);
   for (guint i = 0; buffer_list != NULL && i < buffers->len; i++)
@@ -985,10 +1078,10 @@ bj_python_executor_handle_message (BjExecutor  *executor,
       Py_XDECREF (item);
     }
   if (buffer_list != NULL)
-    result = PyObject_CallMethod (self->runtime, "comm", "ss#O", msg_type,
+    result = PyObject_CallMethod (self->runtime, "comm", "ss#Oz", msg_type,
                                   g_bytes_get_data (content, NULL),
                                   (Py_ssize_t) g_bytes_get_size (content),
-                                  buffer_list);
+                                  buffer_list, metadata_json);
   Py_XDECREF (buffer_list);
 
   if (result == NULL)
@@ -1004,71 +1097,10 @@ bj_python_executor_handle_message (BjExecutor  *executor,
   return TRUE;
 }
 
-typedef struct {
-  BjPythonExecutor *executor;
-  guint serial;
-} PendingInterrupt;
-
-/* Runs on the main thread between bytecodes, with the GIL. Raising here raises in
- * the running cell; a cell that already ended is left alone. */
-static int
-raise_pending_interrupt (void *data)
-{
-  PendingInterrupt *pending = data;
-  gboolean same_cell = g_atomic_int_get (&pending->executor->executing) &&
-    (guint) g_atomic_int_get (&pending->executor->execution_serial) == pending->serial;
-
-  g_object_unref (pending->executor);
-  g_free (pending);
-  if (!same_cell)
-    return 0;
-  PyErr_SetNone (PyExc_KeyboardInterrupt);
-  return -1;
-}
-
-/* CPython only looks at pending calls when its eval breaker is set, and a pending
- * call added from a thread that is not Python's main thread does not set it for the
- * main thread (3.11). Asking for the GIL does: the running cell then handles its
- * pending calls before it yields. This thread may wait for the GIL as long as the
- * cell keeps it, which is why it is not the I/O thread. */
-static gpointer
-kick_eval_loop (gpointer data)
-{
-  if (Py_IsInitialized ())
-    {
-      PyGILState_STATE gil = PyGILState_Ensure ();
-      PyGILState_Release (gil);
-    }
-  return NULL;
-}
-
 static void
 bj_python_executor_interrupt (BjExecutor *executor)
 {
-  BjPythonExecutor *self = BJ_PYTHON_EXECUTOR (executor);
-  PendingInterrupt *pending;
-
-  if (!g_atomic_int_get (&self->executing))
-    return;
-
-  if (self->interrupt_with_signal)
-    {
-      /* The runtime installs Python's SIGINT handler only while a cell runs. */
-      pthread_kill (self->owner_thread, SIGINT);
-      return;
-    }
-
-  pending = g_new0 (PendingInterrupt, 1);
-  pending->executor = g_object_ref (self);
-  pending->serial = (guint) g_atomic_int_get (&self->execution_serial);
-  /* Py_AddPendingCall needs no GIL; it fails only when its queue is full. */
-  if (Py_AddPendingCall (raise_pending_interrupt, pending) < 0)
-    {
-      g_object_unref (pending->executor);
-      g_free (pending);
-      return;
-    }
-  g_thread_unref (g_thread_new ("bj-interrupt", kick_eval_loop, NULL));
+  bj_python_interrupt_request (&BJ_PYTHON_EXECUTOR (executor)->interrupt);
 }
 
 static void

@@ -26,6 +26,7 @@ import __future__
 import ast
 import builtins
 import contextlib
+import functools
 import getpass
 import importlib
 import io
@@ -1053,6 +1054,60 @@ def _restore_host_streams():
             setattr(sys, name, _host_streams[index])
 
 
+def _on_interrupt_signal(previous, signum, frame):
+    """The cell's handler for SIGURG: raises for the kernel's interrupts only, and
+    passes the host's own uses of the signal on to the handler it had."""
+    if _bj.take_interrupt():
+        raise KeyboardInterrupt
+    if callable(previous):
+        previous(signum, frame)
+
+
+def _arm_interrupt():
+    """Arm a signal that interrupts this cell even where it sleeps in a system call.
+
+    A signal to this thread makes the call return EINTR and CPython then runs the
+    Python handler armed here, which raises KeyboardInterrupt. Where the kernel
+    owns the process that is SIGINT; in a host that owns SIGINT (Blender) it is
+    SIGURG, whose default action ignores it, and only when the host leaves it to
+    Python. Armed only while a cell runs, so a stray signal never hits an idle
+    kernel. Returns what _disarm_interrupt() needs, or None: interrupts then go
+    through pending calls, which run only between bytecodes.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return None  # Python runs signal handlers on its main thread only
+    try:
+        if getattr(_bj, "interrupt_with_signal", False):
+            signum = signal.SIGINT
+            previous = signal.signal(signum, signal.default_int_handler)
+        else:
+            signum = getattr(signal, "SIGURG", None)
+            if signum is None:
+                return None
+            previous = signal.getsignal(signum)
+            if previous is None:
+                return None  # a handler Python did not install: the host's own
+            if previous in (signal.SIG_DFL, signal.SIG_IGN) and not _bj.signal_is_free(signum):
+                return None  # installed by the host's C code after Python started
+            signal.signal(signum, functools.partial(_on_interrupt_signal, previous))
+    except (ValueError, OSError):
+        return None
+    try:
+        _bj.arm_interrupt(signum)
+    except (ValueError, RuntimeError):
+        signal.signal(signum, previous)
+        return None
+    return signum, previous
+
+
+def _disarm_interrupt(signum, previous):
+    _bj.disarm_interrupt()
+    try:
+        signal.signal(signum, previous)
+    except (ValueError, OSError, TypeError):
+        pass
+
+
 @contextlib.contextmanager
 def _request_io(silent=False, cell=True):
     """Route a request's stdio to the kernel and lend it ``__main__``.
@@ -1071,24 +1126,21 @@ def _request_io(silent=False, cell=True):
         sys.stdout, sys.stderr = _silent_routers
     else:
         sys.stdout, sys.stderr = _bj.stdout, _bj.stderr
-    saved_sigint = None
+    armed = None
     if cell:
         saved_stdin = sys.stdin
         saved_input, saved_getpass = builtins.input, getpass.getpass
         sys.stdin = _NO_STDIN
         builtins.input, getpass.getpass = _input, _getpass
+        if not saved_in_cell:
+            armed = _arm_interrupt()
         _in_cell = True
-        # Where the kernel owns the process it interrupts with SIGINT, which also wakes
-        # blocking calls like time.sleep(); Python's handler is armed only while a
-        # cell runs, so a stray Ctrl-C never hits an idle kernel.
-        if getattr(_bj, "interrupt_with_signal", False) and threading.current_thread() is threading.main_thread():
-            saved_sigint = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         with _lend_main():
             yield
     finally:
-        if saved_sigint is not None:
-            signal.signal(signal.SIGINT, saved_sigint)
+        if armed is not None:
+            _disarm_interrupt(*armed)
         for stream in (_bj.stdout, _bj.stderr):
             try:
                 stream.flush()
@@ -2355,17 +2407,18 @@ def _import_item(name):
     return getattr(importlib.import_module(module), attribute)
 
 
-def _comm_message(msg_type, content, buffers):
+def _comm_message(msg_type, content, buffers, metadata=None):
     """The message dict comm callbacks expect (they read msg["content"]["data"]).
 
-    Only the content and buffers come from the frontend's message; the
-    header carries the type, for callbacks that log it.
+    The content, metadata (ipywidgets reads the protocol version of a widget
+    the frontend creates there) and buffers come from the frontend's message;
+    the header carries the type, for callbacks that log it.
     """
     return {
         "header": {"msg_type": msg_type},
         "msg_type": msg_type,
         "parent_header": {},
-        "metadata": {},
+        "metadata": metadata if isinstance(metadata, dict) else {},
         "content": content,
         "buffers": [memoryview(buffer) for buffer in buffers or ()],
     }
@@ -2577,9 +2630,9 @@ def _report_comm_error(what):
         sys.stderr.write("%s\n%s" % (what, traceback.format_exc()))
 
 
-def _handle_comm(msg_type, content, buffers):
+def _handle_comm(msg_type, content, buffers, metadata=None):
     comm_id = content.get("comm_id")
-    msg = _comm_message(msg_type, content, buffers)
+    msg = _comm_message(msg_type, content, buffers, metadata)
     if msg_type == "comm_open":
         target_name = content.get("target_name")
         comm_class = _widget_comm_class() or Comm
@@ -2616,7 +2669,7 @@ def _handle_comm(msg_type, content, buffers):
             _report_comm_error("Exception in comm_close for %s:" % comm_id)
 
 
-def comm(msg_type, content_json, buffers):
+def comm(msg_type, content_json, buffers, metadata_json=None):
     """Handle comm_open / comm_msg / comm_close / comm_info_request.
 
     Returns the reply content as JSON text for comm_info_request, None for the
@@ -2634,7 +2687,8 @@ def comm(msg_type, content_json, buffers):
             return _dumps({"status": "ok", "comms": comms})
         _owner_ident = threading.get_ident()
         with _request_io(cell=False):
-            _handle_comm(msg_type, content, buffers)
+            _handle_comm(msg_type, content, buffers,
+                         json.loads(metadata_json) if metadata_json else None)
     except BaseException as exc:
         if msg_type == "comm_info_request":
             return _dumps(dict(_error_content(exc, tb=None), status="error", comms={}))

@@ -99,6 +99,54 @@ class ModuleExport(unittest.TestCase):
         self.assertFalse(os.path.exists(path))
         self.watcher.wait_states(["stopping", "stopped"])
 
+    def wait_reply(self, kc, msg_id, timeout=10):
+        deadline = time.monotonic() + timeout
+        while True:
+            reply = kc.get_shell_msg(timeout=max(0.1, deadline - time.monotonic()))
+            if reply["parent_header"].get("msg_id") == msg_id:
+                return reply
+
+    def test_cell_blocked_in_a_system_call(self):
+        # A cell asleep in a system call runs no bytecode, so a pending call never
+        # reaches it: Interrupt, D-Bus Stop and a client's shutdown_request must
+        # still end it, quickly, in a host that owns SIGINT (as Blender does).
+        from jupyter_client import BlockingKernelClient
+        blocked = "import time\ntime.sleep(100)"
+        for how in ("Interrupt", "Stop", "shutdown_request"):
+            with self.subTest(how=how):
+                path = bjdbus.start(self.name)
+                kc = BlockingKernelClient(connection_file=path)
+                kc.load_connection_file()
+                kc.start_channels()
+                try:
+                    kc.wait_for_ready(timeout=10)
+                    msg_id = kc.execute(blocked)
+                    bjdbus.wait_for(lambda: bjdbus.get(self.name, "State") == "busy", 10, what="busy")
+                    time.sleep(0.3)  # well inside time.sleep
+                    t0 = time.monotonic()
+                    if how == "Interrupt":
+                        bjdbus.interrupt(self.name)
+                    elif how == "Stop":
+                        bjdbus.stop(self.name)
+                    else:
+                        kc.shutdown()
+                    reply = self.wait_reply(kc, msg_id)
+                    self.assertLess(time.monotonic() - t0, 2.0)
+                    self.assertEqual(reply["content"]["ename"], "KeyboardInterrupt")
+                    if how == "Interrupt":
+                        # The kernel goes on: the next cell runs, and the host's own
+                        # SIGINT handling is what it was.
+                        reply, out = bjdbus.execute(
+                            path, "import signal\nprint(signal.getsignal(signal.SIGINT))")
+                        self.assertEqual(reply["status"], "ok", reply)
+                        self.assertIn("default_int_handler", out)
+                        bjdbus.stop(self.name)
+                    bjdbus.wait_for(lambda: bjdbus.get(self.name, "State") == "stopped", 5,
+                                    what="stopped")
+                finally:
+                    kc.stop_channels()
+                self.assertFalse(os.path.exists(path))
+
     def test_export_unexport_cycles(self):
         path = bjdbus.start(self.name)
         # Off the bus and back, from a cell, 20 times: the names come back, and the

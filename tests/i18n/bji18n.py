@@ -13,6 +13,7 @@ import gettext
 import os
 import re
 import shutil
+import subprocess
 
 DOMAIN = "bpy-jupyter"
 
@@ -54,15 +55,28 @@ def catalogue(language):
         return gettext.GNUTranslations(f)
 
 
+def utf8_locale(language):
+    """A UTF-8 locale of `language` that glibc has here (Debian: locales-all), or
+    C.UTF-8 where there is none."""
+    try:
+        names = subprocess.run(["locale", "-a"], capture_output=True, text=True,
+                               timeout=30).stdout.split()
+    except OSError:
+        names = []
+    ours = sorted(name for name in names
+                  if re.match(r"^%s_[A-Z]{2}\.(utf8|UTF-8)$" % re.escape(language), name))
+    return ours[0] if ours else "C.UTF-8"
+
+
 def environment(language):
-    """An environment in which gettext picks `language`: LANGUAGE only counts in a
-    locale other than C/POSIX, and C.UTF-8 is one every glibc has."""
+    """An environment in which gettext picks `language`. LANGUAGE only counts in a
+    locale other than C/POSIX; trixie's glibc (2.41, unlike bookworm's 2.36) counts
+    C.UTF-8 as C there too. The language's own UTF-8 locale works in all."""
     env = dict(os.environ)
     for var in list(env):
         if var.startswith("LC_"):
             del env[var]
-    env["LANG"] = "C.UTF-8"
-    env["LC_ALL"] = "C.UTF-8"
+    env["LANG"] = env["LC_ALL"] = utf8_locale(language)
     env["LANGUAGE"] = language
     env["BJ_LOCALEDIR"] = env_path("BJ_LOCALEDIR")
     return env

@@ -15,9 +15,11 @@ from bjtest import get_reply, of_type, parent_id, stream_text
 ECHO_TARGET = r'''
 import comm
 events = []
+opened_metadata = []
 
 def echo_target(c, msg):
     events.append(("open", msg["content"]["data"], [bytes(b) for b in msg["buffers"]]))
+    opened_metadata.append(msg["metadata"])
     c.send({"opened": msg["content"]["data"]}, buffers=[b"open-buf"])
 
     def on_msg(m):
@@ -43,15 +45,15 @@ class TestComms(bjtest.KernelTestCase):
         if reply["content"]["status"] != "ok":
             raise AssertionError("registering the targets failed: %r" % (reply["content"],))
 
-    def send_shell(self, msg_type, content, buffers=None):
+    def send_shell(self, msg_type, content, buffers=None, metadata=None):
         """Send on shell with binary buffers (jupyter_client's channel.send has none)."""
-        msg = self.kc.session.msg(msg_type, content)
+        msg = self.kc.session.msg(msg_type, content, metadata=metadata)
         self.kc.session.send(self.kc.shell_channel.socket, msg, buffers=buffers or [])
         return msg["header"]["msg_id"]
 
-    def request(self, msg_type, content, buffers=None):
+    def request(self, msg_type, content, buffers=None, metadata=None):
         """Send and collect the iopub messages it caused (through its idle)."""
-        msg_id = self.send_shell(msg_type, content, buffers)
+        msg_id = self.send_shell(msg_type, content, buffers, metadata)
         return msg_id, bjtest.collect_iopub(self.kc, msg_id)
 
     def comm_info(self, target_name=None):
@@ -101,6 +103,16 @@ class TestComms(bjtest.KernelTestCase):
         msg_id, msgs = self.request("comm_msg", {"comm_id": comm_id, "data": {}})
         self.assertEqual(of_type(msgs, "comm_msg"), [])
         self.execute("events.clear()")
+
+    def test_target_sees_the_frontends_metadata(self):
+        # ipywidgets reads the widget protocol version of a frontend's comm_open there.
+        self.execute("opened_metadata.clear()")
+        comm_id = uuid.uuid4().hex
+        self.request("comm_open", {"comm_id": comm_id, "target_name": "bj.echo", "data": {}},
+                     metadata={"version": "2.1.0", "nested": {"a": [1]}})
+        self.assertEqual(self.value("opened_metadata"), "[{'version': '2.1.0', 'nested': {'a': [1]}}]")
+        self.request("comm_close", {"comm_id": comm_id, "data": {}})
+        self.execute("opened_metadata.clear(); events.clear()")
 
     def test_kernel_initiated(self):
         reply, msgs = self.execute(

@@ -6,11 +6,15 @@ shutdown handling) with jupyter_client.
 import json
 import os
 import subprocess
+import sys
 import tempfile
 import time
 import unittest
 
 from jupyter_client import BlockingKernelClient
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bjwidgets import INSTANCES, frontend_made_text, frontend_sets, model_name  # noqa: E402
 
 HOST = os.environ.get("BJ_RESTART_HOST")
 TIMEOUT = 10 * float(os.environ.get("BJ_TIME_SCALE") or 1)
@@ -123,24 +127,29 @@ class InProcessRestart(unittest.TestCase):
 
         msg_id = self.kc.execute("after = w.IntSlider(value=5)")
         opened = [m for m in self.iopub_until_idle(msg_id) if m["msg_type"] == "comm_open"
-                  and m["content"]["data"].get("_model_name") == "IntSliderModel"]
+                  and model_name(m["content"]["data"], None)[0] == "IntSliderModel"]
         self.assertEqual(self.kc.get_shell_msg(timeout=TIMEOUT)["content"]["status"], "ok")
         self.assertEqual(len(opened), 1)
         comm_id = opened[0]["content"]["comm_id"]
 
-        update = self.kc.session.msg("comm_msg", {"comm_id": comm_id, "data": {
-            "method": "backbone", "sync_data": {"value": 6}}})
+        update = self.kc.session.msg("comm_msg", {"comm_id": comm_id,
+                                                  "data": frontend_sets({"value": 6})})
         self.kc.shell_channel.send(update)
         self.iopub_until_idle(update["header"]["msg_id"])
         content, result = execute(self.kc, "after.value")
         self.assertEqual(result, "6")
 
-        version = self.kc.session.msg("comm_open", {"comm_id": "v", "target_name":
-                                                    "jupyter.widget.version", "data": {}})
-        self.kc.shell_channel.send(version)
-        answers = [m["content"]["data"] for m in self.iopub_until_idle(version["header"]["msg_id"])
-                   if m["msg_type"] == "comm_msg"]
-        self.assertEqual(answers, [{"version": "~2.1.4"}], "the widget targets are registered again")
+        # A widget the frontend creates: the widget target is registered again.
+        data, metadata = frontend_made_text()
+        made = self.kc.session.msg("comm_open", {"comm_id": "made", "target_name": "jupyter.widget",
+                                                 "data": data}, metadata=metadata)
+        self.kc.shell_channel.send(made)
+        closed = [m for m in self.iopub_until_idle(made["header"]["msg_id"])
+                  if m["msg_type"] == "comm_close"]
+        self.assertEqual(closed, [], "the widget target refused the frontend's widget")
+        content, result = execute(self.kc, INSTANCES + "type(instances['made']).__name__")
+        self.assertEqual(content["status"], "ok", content)
+        self.assertEqual(result, "'Text'", "the widget targets are registered again")
         self.kc.shutdown()
         self.assertEqual(self.host.wait(timeout=TIMEOUT), 0)
 
