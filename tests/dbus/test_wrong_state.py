@@ -177,6 +177,7 @@ class WrongState(unittest.TestCase):
         # A gdbus call killed while the host handles it, again and again: the
         # kernel ends up started or not, consistently, and the host carries on.
         for i in range(20):
+            names_before = set(bjdbus.list_names())
             proc = subprocess.Popen(
                 ["gdbus", "call", "--session", "--dest", self.name, "--object-path",
                  bjdbus.PATH, "--method", "org.bpyjupyter.Kernel.Start"],
@@ -184,7 +185,12 @@ class WrongState(unittest.TestCase):
             time.sleep(0.002 * (i % 10))
             proc.send_signal(signal.SIGKILL)
             proc.wait()
-            # The call may still be on its way: wait until state and files agree.
+            # The bus orders nothing between two clients' connections: a Start the
+            # killed client sent may reach the host after our next call. Once the bus
+            # dropped the client's name it has read (and passed on) all it sent, and
+            # our calls from then on reach the host after it.
+            bjdbus.wait_for(lambda: set(bjdbus.list_names()) <= names_before, 5,
+                            what="the bus to drop the killed client")
             state = bjdbus.wait_for(lambda: self.settled_state(), 5, what="a settled state")
             time.sleep(0.1)
             self.assertEqual(self.settled_state(), state)
