@@ -34,7 +34,6 @@
  * before the reply of the call that caused them.
  */
 
-#define DBUS_NAME_FLAG_DO_NOT_QUEUE 0x4
 #define DBUS_REQUEST_NAME_REPLY_PRIMARY_OWNER 1
 #define RELEASE_NAME_TIMEOUT_MS 2000
 
@@ -553,18 +552,18 @@ stop_dbus_thread (gpointer user_data)
 }
 
 static gboolean
-request_name (GDBusConnection  *connection,
-              const char       *name,
-              guint32           flags,
-              guint32          *out_reply,
-              GError          **error)
+request_name (GDBusConnection    *connection,
+              const char         *name,
+              GBusNameOwnerFlags  flags,
+              guint32            *out_reply,
+              GError            **error)
 {
   g_autoptr(GVariant) result = NULL;
 
   result = g_dbus_connection_call_sync (connection,
                                         "org.freedesktop.DBus", "/org/freedesktop/DBus",
                                         "org.freedesktop.DBus", "RequestName",
-                                        g_variant_new ("(su)", name, flags),
+                                        g_variant_new ("(su)", name, (guint32) flags),
                                         G_VARIANT_TYPE ("(u)"),
                                         G_DBUS_CALL_FLAGS_NONE, -1, NULL, error);
   if (result == NULL)
@@ -702,7 +701,7 @@ bj_kernel_service_export (BjKernelService  *self,
     }
   g_main_context_pop_thread_default (self->dbus_context);
 
-  if (!request_name (self->connection, self->instance_name, DBUS_NAME_FLAG_DO_NOT_QUEUE, &reply, error))
+  if (!request_name (self->connection, self->instance_name, G_BUS_NAME_OWNER_FLAGS_DO_NOT_QUEUE, &reply, error))
     {
       teardown (self);
       return FALSE;
@@ -716,7 +715,7 @@ bj_kernel_service_export (BjKernelService  *self,
       return FALSE;
     }
   /* In the queue, or first: either way the name comes to us in turn. */
-  if (!request_name (self->connection, BJ_DBUS_NAME, 0, &reply, error))
+  if (!request_name (self->connection, BJ_DBUS_NAME, G_BUS_NAME_OWNER_FLAGS_NONE, &reply, error))
     {
       release_name (self->connection, self->instance_name);
       teardown (self);

@@ -16,6 +16,9 @@ G_BEGIN_DECLS
 typedef struct _BjSigner BjSigner;
 
 BjSigner   *bj_signer_new          (const char      *key);
+/* The same signer with GnuTLS left out: what signing falls back to where GnuTLS
+ * refuses the key or cannot copy a keyed state (for tests of that path). */
+BjSigner   *bj_signer_new_glib_only (const char     *key);
 void        bj_signer_free         (BjSigner        *self);
 gboolean    bj_signer_is_enabled   (const BjSigner  *self);
 /* Writes the lowercase hex HMAC-SHA256 of the four frames, nul-terminated, into out;

@@ -16,6 +16,10 @@
 struct _BjSigner {
   /* Keyed once; each message signs with a copy, which skips re-hashing the key. */
   gnutls_hmac_hd_t keyed;
+  /* GLib's HMAC, keyed the same way: used where GnuTLS refuses the key (FIPS mode
+   * rejects keys under 112 bits) or cannot copy a keyed state. A library loaded
+   * into Blender must not abort its host over either. */
+  GHmac *fallback;
 };
 
 BjSigner *
@@ -25,10 +29,26 @@ bj_signer_new (const char *key)
 
   if (key != NULL && *key != '\0')
     {
-      int ret = gnutls_hmac_init (&self->keyed, GNUTLS_MAC_SHA256, key, strlen (key));
+      gsize length = strlen (key);
+      int ret = gnutls_hmac_init (&self->keyed, GNUTLS_MAC_SHA256, key, length);
       if (ret < 0)
-        g_error ("gnutls_hmac_init: %s", gnutls_strerror (ret));
+        {
+          g_debug ("gnutls_hmac_init: %s; signing with GLib's HMAC", gnutls_strerror (ret));
+          self->keyed = NULL;
+        }
+      self->fallback = g_hmac_new (G_CHECKSUM_SHA256, (const guchar *) key, length);
     }
+  return self;
+}
+
+BjSigner *
+bj_signer_new_glib_only (const char *key)
+{
+  BjSigner *self = bj_signer_new (key);
+
+  if (self->keyed != NULL)
+    gnutls_hmac_deinit (self->keyed, NULL);
+  self->keyed = NULL;
   return self;
 }
 
@@ -39,13 +59,14 @@ bj_signer_free (BjSigner *self)
     return;
   if (self->keyed != NULL)
     gnutls_hmac_deinit (self->keyed, NULL);
+  g_clear_pointer (&self->fallback, g_hmac_unref);
   g_free (self);
 }
 
 gboolean
 bj_signer_is_enabled (const BjSigner *self)
 {
-  return self->keyed != NULL;
+  return self->fallback != NULL;
 }
 
 static void
@@ -54,13 +75,22 @@ signer_digest (BjSigner   *self,
                const gsize lengths[4],
                guint8      digest[32])
 {
-  gnutls_hmac_hd_t hmac = gnutls_hmac_copy (self->keyed);
+  gnutls_hmac_hd_t hmac = self->keyed != NULL ? gnutls_hmac_copy (self->keyed) : NULL;
+  g_autoptr(GHmac) slow = NULL;
+  gsize digest_length = 32;
 
-  if (hmac == NULL)
-    g_error ("gnutls_hmac_copy failed");
+  if (hmac != NULL)
+    {
+      for (guint i = 0; i < 4; i++)
+        gnutls_hmac (hmac, parts[i], lengths[i]);
+      gnutls_hmac_deinit (hmac, digest);
+      return;
+    }
+
+  slow = g_hmac_copy (self->fallback);
   for (guint i = 0; i < 4; i++)
-    gnutls_hmac (hmac, parts[i], lengths[i]);
-  gnutls_hmac_deinit (hmac, digest);
+    g_hmac_update (slow, parts[i], lengths[i]);
+  g_hmac_get_digest (slow, digest, &digest_length);
 }
 
 void

@@ -222,6 +222,32 @@ test_deep_nesting (void)
   g_string_free (deep, TRUE);
 }
 
+/* GLib's HMAC, the fallback where GnuTLS refuses a key, signs exactly as GnuTLS. */
+static void
+test_signer_fallback_agrees (void)
+{
+  static const char *keys[] = { "k", "a-256-bit-key-0123456789abcdef0123456789abcdef", "\xc3\xa9t\xc3\xa9" };
+  const void *parts[4] = { HEADER, "{}", "{\"m\": 1}", "{\"code\": \"1+1\"}" };
+  gsize lengths[4];
+
+  for (guint i = 0; i < 4; i++)
+    lengths[i] = strlen (parts[i]);
+  for (guint k = 0; k < G_N_ELEMENTS (keys); k++)
+    {
+      g_autoptr(BjSigner) gnutls = bj_signer_new (keys[k]);
+      g_autoptr(BjSigner) glib = bj_signer_new_glib_only (keys[k]);
+      char a[BJ_SIGNATURE_HEX_LEN + 1], b[BJ_SIGNATURE_HEX_LEN + 1];
+
+      bj_signer_sign (gnutls, parts, lengths, a);
+      bj_signer_sign (glib, parts, lengths, b);
+      g_assert_cmpuint (strlen (a), ==, BJ_SIGNATURE_HEX_LEN);
+      g_assert_cmpstr (a, ==, b);
+      g_assert_true (bj_signer_verify (glib, a, BJ_SIGNATURE_HEX_LEN, parts, lengths));
+      b[0] = b[0] == '0' ? '1' : '0';
+      g_assert_false (bj_signer_verify (glib, b, BJ_SIGNATURE_HEX_LEN, parts, lengths));
+    }
+}
+
 static void
 test_replay_guard (void)
 {
@@ -286,6 +312,7 @@ main (int argc, char **argv)
   g_test_add_func ("/message/invalid-json", test_invalid_json);
   g_test_add_func ("/message/header-without-type", test_header_without_type);
   g_test_add_func ("/message/deep-nesting", test_deep_nesting);
+  g_test_add_func ("/message/signer-fallback-agrees", test_signer_fallback_agrees);
   g_test_add_func ("/message/replay-guard", test_replay_guard);
   g_test_add_func ("/message/unsigned", test_unsigned);
   g_test_add_func ("/message/json-escape", test_json_escape);
