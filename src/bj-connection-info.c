@@ -690,3 +690,31 @@ bj_connection_info_write_file (const BjConnectionInfo  *self,
 
   return TRUE;
 }
+
+/**
+ * bj_console_command_for_file:
+ * @connection_file: (type filename): a kernel's connection file
+ *
+ * The shell command that attaches `jupyter console` to the kernel of a
+ * connection file, `jupyter console --existing FILE`. FILE is quoted for a POSIX
+ * shell when it holds anything but letters, digits, an at sign and the
+ * characters `_%+=:,./-`. The add-on, the tools and the GNOME Shell indicator all
+ * quote this way, so a path with spaces, quotes or `$` pastes safely.
+ *
+ * Returns: (transfer full): the command
+ */
+char *
+bj_console_command_for_file (const char *connection_file)
+{
+  static const char safe[] = "_@%+=:,./-";
+  g_autofree char *quoted = NULL;
+  gboolean plain;
+
+  g_return_val_if_fail (connection_file != NULL, NULL);
+
+  plain = *connection_file != '\0';
+  for (const char *c = connection_file; plain && *c != '\0'; c++)
+    plain = g_ascii_isalnum (*c) || strchr (safe, *c) != NULL;
+  quoted = plain ? g_strdup (connection_file) : g_shell_quote (connection_file);
+  return g_strconcat ("jupyter console --existing ", quoted, NULL);
+}

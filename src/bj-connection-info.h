@@ -108,6 +108,9 @@ gboolean           bj_connection_info_write_file          (const BjConnectionInf
 BJ_EXPORT
 const char        *bj_channel_get_name                    (BjChannel          channel);
 
+BJ_EXPORT
+char              *bj_console_command_for_file            (const char        *connection_file);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BjConnectionInfo, bj_connection_info_free)
 
 G_END_DECLS

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Start, stop, restart, interrupt, and copy what a client needs to connect."""
-import json
 import os
+import re
 
 import bpy
 from bpy.props import EnumProperty
@@ -10,6 +10,18 @@ from . import kernel
 from .i18n import N_, NC_, _, tip_
 from .kernel import online_access_allowed
 from .registration import register_classes, unregister_classes
+
+_SHELL_SAFE = re.compile(r"[A-Za-z0-9_@%+=:,./-]+")
+
+
+def console_command(connection_file):
+    """`jupyter console --existing FILE`, FILE quoted for a POSIX shell exactly as
+    the tools and the GNOME Shell indicator quote it (bj_console_command_for_file)."""
+    if _SHELL_SAFE.fullmatch(connection_file):
+        quoted = connection_file
+    else:
+        quoted = "'" + connection_file.replace("'", "'\\''") + "'"
+    return "jupyter console --existing " + quoted
 
 
 # Descriptions are bl_description rather than docstrings: xgettext does not see
@@ -142,7 +154,7 @@ class BPY_JUPYTER_OT_copy_connection_info(bpy.types.Operator):
         elif self.what == "JSON":
             text = running.connection_info.to_json(include_key=True)
         else:
-            text = "jupyter console --existing %s" % json.dumps(path)[1:-1].replace(" ", "\\ ")
+            text = console_command(path)
         context.window_manager.clipboard = text
         self.report({"INFO"}, _("Copied"))
         return {"FINISHED"}

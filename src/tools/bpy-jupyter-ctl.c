@@ -442,7 +442,7 @@ command_status (Ctl *ctl)
     g_autofree char *pid = g_strdup_printf ("%" G_GUINT64_FORMAT, property_uint (kernel, "Pid"));
     g_autofree char *executions = g_strdup_printf ("%" G_GUINT64_FORMAT,
                                                    property_uint (kernel, "ExecutionCount"));
-    g_autofree char *command = g_strconcat ("jupyter console --existing ", file, NULL);
+    g_autofree char *command = *file ? bj_console_command_for_file (file) : g_strdup ("");
     const char *fields[24];
     guint n = 0;
 

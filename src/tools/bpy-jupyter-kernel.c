@@ -425,9 +425,11 @@ run_kernel_process (Service    *service,
     }
 
   if (connection_file == NULL)
-    g_printerr (_("To connect another client to this kernel, use:\n"
-                  "    jupyter console --existing %s\n"),
-                bj_kernel_get_connection_file (service->kernel));
+    {
+      g_autofree char *command =
+        bj_console_command_for_file (bj_kernel_get_connection_file (service->kernel));
+      g_printerr (_("To connect another client to this kernel, use:\n    %s\n"), command);
+    }
   parent_watch_id = watch_parent (service, &client_alive);
   if (client_alive)
     g_main_loop_run (service->loop);

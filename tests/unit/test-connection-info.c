@@ -168,6 +168,37 @@ test_missing_file (void)
   g_assert_error (error, BJ_ERROR, BJ_ERROR_INVALID_CONNECTION_INFO);
 }
 
+/* One quoting for every place that shows the command: a path pastes into a POSIX
+ * shell as the one word it is, whatever it holds. */
+static void
+test_console_command (void)
+{
+  static const char *paths[] = {
+    "/run/user/1000/jupyter/kernel-bj-12-1.json",
+    "/tmp/my kernels/it's.json",
+    "/tmp/$(rm -rf ~).json",
+    "/tmp/a b/'c'\".json",
+    "/tmp/tab\there;`x`&|<>*?[]{}~!#.json",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (paths); i++)
+    {
+      g_autofree char *command = bj_console_command_for_file (paths[i]);
+      g_auto(GStrv) argv = NULL;
+      g_autoptr(GError) error = NULL;
+
+      g_assert_true (g_str_has_prefix (command, "jupyter console --existing "));
+      g_assert_true (g_shell_parse_argv (command, NULL, &argv, &error));
+      g_assert_no_error (error);
+      g_assert_cmpuint (g_strv_length (argv), ==, 4);
+      g_assert_cmpstr (argv[3], ==, paths[i]);
+    }
+  {
+    g_autofree char *plain = bj_console_command_for_file (paths[0]);
+    g_assert_cmpstr (plain, ==, "jupyter console --existing /run/user/1000/jupyter/kernel-bj-12-1.json");
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -181,6 +212,7 @@ main (int argc, char **argv)
   g_test_add_func ("/connection-info/generate-key", test_generate_key);
   g_test_add_func ("/connection-info/json-masks-key", test_json_masks_key);
   g_test_add_func ("/connection-info/write-read", test_write_read_round_trip);
+  g_test_add_func ("/connection-info/console-command", test_console_command);
   g_test_add_func ("/connection-info/missing-file", test_missing_file);
 
   return g_test_run ();
