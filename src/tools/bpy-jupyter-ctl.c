@@ -14,17 +14,8 @@
 
 #include <bpyjupyter.h>
 
+#include "bj-tool-exit.h"
 #include "bj-tool-i18n.h"
-
-/* Exit statuses, as documented in --help. */
-enum {
-  EXIT_OK = 0,
-  EXIT_FAILED = 1,
-  EXIT_USAGE = 2,
-  EXIT_WRONG_STATE = 3,
-  EXIT_NO_KERNEL = 4,
-  EXIT_AMBIGUOUS = 5,
-};
 
 #define CALL_TIMEOUT_MS 25000
 #define LIST_TIMEOUT_MS 5000
@@ -99,9 +90,9 @@ error_exit_status (const GError *error)
         case BJ_ERROR_NOT_RUNNING:
         case BJ_ERROR_BUSY:
         case BJ_ERROR_NOT_BUSY:
-          return EXIT_WRONG_STATE;
+          return BJ_EXIT_WRONG_STATE;
         default:
-          return EXIT_FAILED;
+          return BJ_EXIT_FAILED;
         }
     }
   if (g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_SERVICE_UNKNOWN) ||
@@ -109,8 +100,8 @@ error_exit_status (const GError *error)
       g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_OBJECT) ||
       g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_INTERFACE) ||
       g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_METHOD))
-    return EXIT_NO_KERNEL;
-  return EXIT_FAILED;
+    return BJ_EXIT_NO_KERNEL;
+  return BJ_EXIT_FAILED;
 }
 
 /* Prints the service's own message, without GDBus's "GDBus.Error:…:" prefix. */
@@ -122,7 +113,7 @@ report_error (Ctl        *ctl,
   int status = error_exit_status (error);
 
   g_dbus_error_strip_remote_error (error);
-  if (status == EXIT_NO_KERNEL)
+  if (status == BJ_EXIT_NO_KERNEL)
     g_printerr (_("No bpy-jupyter kernel on the session bus as %s (%s)\n"), name, error->message);
   else
     g_printerr ("%s\n", error->message);
@@ -257,7 +248,7 @@ list_kernels (Ctl     *ctl,
       if (kernel != NULL)
         g_ptr_array_add (kernels, kernel);
       /* One that left meanwhile is simply gone; anything else is worth a word. */
-      else if (error_exit_status (local_error) != EXIT_NO_KERNEL)
+      else if (error_exit_status (local_error) != BJ_EXIT_NO_KERNEL)
         {
           g_dbus_error_strip_remote_error (local_error);
           g_printerr (_("Skipping %s: %s\n"), name, local_error->message);
@@ -364,7 +355,9 @@ print_json (JsonNode *node)
 }
 
 static int
-command_list (Ctl *ctl)
+command_list (Ctl         *ctl,
+              const char  *method,
+              char       **args)
 {
   g_autoptr(GPtrArray) kernels = NULL;
   g_autoptr(GError) error = NULL;
@@ -382,13 +375,13 @@ command_list (Ctl *ctl)
         json_array_add_element (array, kernel_to_json (g_ptr_array_index (kernels, i)));
       json_node_set_array (root, array);
       print_json (root);
-      return EXIT_OK;
+      return BJ_EXIT_OK;
     }
 
   if (kernels->len == 0)
     {
       g_print (_("No bpy-jupyter kernel on the session bus.\n"));
-      return EXIT_OK;
+      return BJ_EXIT_OK;
     }
 
   {
@@ -413,11 +406,13 @@ command_list (Ctl *ctl)
     }
   /* TRANSLATORS: footnote of `bpy-jupyter-ctl list`: the instance marked * */
   g_print (_("* answers as %s\n"), BJ_DBUS_NAME);
-  return EXIT_OK;
+  return BJ_EXIT_OK;
 }
 
 static int
-command_status (Ctl *ctl)
+command_status (Ctl         *ctl,
+                const char  *method,
+                char       **args)
 {
   g_autoptr(Kernel) kernel = NULL;
   g_autoptr(GError) error = NULL;
@@ -433,7 +428,7 @@ command_status (Ctl *ctl)
     {
       g_autoptr(JsonNode) root = kernel_to_json (kernel);
       print_json (root);
-      return EXIT_OK;
+      return BJ_EXIT_OK;
     }
 
   file = property_string (kernel, "ConnectionFile");
@@ -465,12 +460,13 @@ command_status (Ctl *ctl)
     fields[n] = NULL;
     print_fields (fields);
   }
-  return EXIT_OK;
+  return BJ_EXIT_OK;
 }
 
 static int
-command_call (Ctl        *ctl,
-              const char *method)
+command_call (Ctl         *ctl,
+              const char  *method,
+              char       **args)
 {
   g_autoptr(GVariant) reply = NULL;
   g_autoptr(GError) error = NULL;
@@ -491,12 +487,13 @@ command_call (Ctl        *ctl,
       g_variant_get (reply, "(&s)", &file);
       g_print ("%s\n", file);
     }
-  return EXIT_OK;
+  return BJ_EXIT_OK;
 }
 
 static int
-command_connect (Ctl   *ctl,
-                 char **console_args)
+command_connect (Ctl         *ctl,
+                 const char  *method,
+                 char       **console_args)
 {
   g_autoptr(Kernel) named = NULL;
   g_autoptr(GPtrArray) kernels = NULL;
@@ -514,7 +511,7 @@ command_connect (Ctl   *ctl,
           /* TRANSLATORS: a bus name, then a state as D-Bus spells it (stopped, starting, stopping) */
           g_printerr (_("The kernel %s is %s: start it first with “bpy-jupyter-ctl start --instance %s”\n"),
                       named->name, property_string (named, "State"), named->name);
-          return EXIT_WRONG_STATE;
+          return BJ_EXIT_WRONG_STATE;
         }
       kernel = named;
     }
@@ -528,7 +525,7 @@ command_connect (Ctl   *ctl,
       if (kernels->len == 0)
         {
           g_printerr (_("No bpy-jupyter kernel on the session bus\n"));
-          return EXIT_NO_KERNEL;
+          return BJ_EXIT_NO_KERNEL;
         }
       for (guint i = 0; i < kernels->len; i++)
         if (kernel_is_running (g_ptr_array_index (kernels, i)))
@@ -539,7 +536,7 @@ command_connect (Ctl   *ctl,
       if (n_running == 0)
         {
           g_printerr (_("No kernel on the session bus is running: start one with “bpy-jupyter-ctl start”\n"));
-          return EXIT_WRONG_STATE;
+          return BJ_EXIT_WRONG_STATE;
         }
       if (n_running > 1)
         {
@@ -552,7 +549,7 @@ command_connect (Ctl   *ctl,
                 g_printerr ("  %s  %s  %s\n", candidate->name, property_string (candidate, "Host"),
                             property_string (candidate, "HostDocument"));
             }
-          return EXIT_AMBIGUOUS;
+          return BJ_EXIT_AMBIGUOUS;
         }
     }
 
@@ -570,7 +567,37 @@ command_connect (Ctl   *ctl,
   execvp ("jupyter", (char **) argv->pdata);
   g_printerr (_("Cannot run “jupyter console”: %s (Debian: apt-get install jupyter-console)\n"),
               g_strerror (errno));
-  return EXIT_FAILED;
+  return BJ_EXIT_FAILED;
+}
+
+/* Every command, what it accepts and what runs it; the D-Bus methods Start, Stop,
+ * Restart and Interrupt are one call each. */
+typedef struct {
+  const char *name;
+  int (*run) (Ctl *ctl, const char *method, char **args);
+  const char *method;
+  gboolean passes_arguments;  /* the words after it go on (to jupyter console) */
+  gboolean prints_json;       /* --json applies */
+  gboolean takes_instance;    /* --instance applies */
+} CtlCommand;
+
+static const CtlCommand commands[] = {
+  { "list", command_list, NULL, FALSE, TRUE, FALSE },
+  { "status", command_status, NULL, FALSE, TRUE, TRUE },
+  { "start", command_call, "Start", FALSE, FALSE, TRUE },
+  { "stop", command_call, "Stop", FALSE, FALSE, TRUE },
+  { "restart", command_call, "Restart", FALSE, FALSE, TRUE },
+  { "interrupt", command_call, "Interrupt", FALSE, FALSE, TRUE },
+  { "connect", command_connect, NULL, TRUE, FALSE, TRUE },
+};
+
+static const CtlCommand *
+find_command (const char *name)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS (commands); i++)
+    if (g_str_equal (commands[i].name, name))
+      return &commands[i];
+  return NULL;
 }
 
 int
@@ -584,7 +611,7 @@ main (int    argc,
   gboolean json = FALSE;
   gboolean version = FALSE;
   Ctl ctl = { 0, };
-  const char *command;
+  const CtlCommand *command;
   int status;
   const GOptionEntry entries[] = {
     { "instance", 'i', 0, G_OPTION_ARG_STRING, &instance,
@@ -628,49 +655,46 @@ main (int    argc,
   if (!g_option_context_parse (context, &argc, &argv, &error))
     {
       g_printerr ("%s\n%s\n", error->message, _("Run with --help to see the commands."));
-      return EXIT_USAGE;
+      return BJ_EXIT_USAGE;
     }
 
   if (version)
     {
       g_print ("bpy-jupyter-ctl %s\n", BJ_VERSION);
-      return EXIT_OK;
+      return BJ_EXIT_OK;
     }
   if (rest == NULL || rest[0] == NULL)
     {
       g_printerr (_("No command given.\n%s\n"), _("Run with --help to see the commands."));
-      return EXIT_USAGE;
+      return BJ_EXIT_USAGE;
     }
-  command = rest[0];
-  if (!g_str_equal (command, "connect") && rest[1] != NULL)
+  command = find_command (rest[0]);
+  if (command == NULL)
+    {
+      g_printerr (_("Unknown command “%s”.\n%s\n"), rest[0], _("Run with --help to see the commands."));
+      return BJ_EXIT_USAGE;
+    }
+  if (!command->passes_arguments && rest[1] != NULL)
     {
       g_printerr (_("Unexpected argument “%s”.\n%s\n"), rest[1], _("Run with --help to see the commands."));
-      return EXIT_USAGE;
+      return BJ_EXIT_USAGE;
     }
-  if (json && !g_str_equal (command, "list") && !g_str_equal (command, "status"))
+  if (json && !command->prints_json)
     {
       g_printerr (_("--json only goes with list and status\n"));
-      return EXIT_USAGE;
+      return BJ_EXIT_USAGE;
     }
-  if (instance != NULL && g_str_equal (command, "list"))
+  if (instance != NULL && !command->takes_instance)
     {
       g_printerr (_("--instance does not go with list\n"));
-      return EXIT_USAGE;
-    }
-  if (!g_str_equal (command, "list") && !g_str_equal (command, "status") &&
-      !g_str_equal (command, "start") && !g_str_equal (command, "stop") &&
-      !g_str_equal (command, "restart") && !g_str_equal (command, "interrupt") &&
-      !g_str_equal (command, "connect"))
-    {
-      g_printerr (_("Unknown command “%s”.\n%s\n"), command, _("Run with --help to see the commands."));
-      return EXIT_USAGE;
+      return BJ_EXIT_USAGE;
     }
 
   if (instance != NULL)
     {
       ctl.instance = resolve_instance (instance);
       if (ctl.instance == NULL)
-        return EXIT_USAGE;
+        return BJ_EXIT_USAGE;
     }
   ctl.json = json;
 
@@ -683,22 +707,10 @@ main (int    argc,
     {
       g_printerr (_("Cannot connect to the session bus: %s\n"), error->message);
       g_free (ctl.instance);
-      return EXIT_FAILED;
+      return BJ_EXIT_FAILED;
     }
 
-  if (g_str_equal (command, "list"))
-    status = command_list (&ctl);
-  else if (g_str_equal (command, "status"))
-    status = command_status (&ctl);
-  else if (g_str_equal (command, "connect"))
-    status = command_connect (&ctl, rest + 1);
-  else
-    {
-      g_autofree char *method = g_strdup (command);
-
-      method[0] = g_ascii_toupper (method[0]);
-      status = command_call (&ctl, method);
-    }
+  status = command->run (&ctl, command->method, rest + 1);
 
   g_clear_object (&ctl.bus);
   g_free (ctl.instance);

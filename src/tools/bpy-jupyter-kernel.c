@@ -18,6 +18,7 @@
 
 #include <bpyjupyter.h>
 
+#include "bj-tool-exit.h"
 #include "bj-tool-i18n.h"
 
 #include "bj-python-executor.h"
@@ -213,18 +214,18 @@ write_kernelspec (const char         *name,
   if (g_mkdir_with_parents (dir, 0755) != 0)
     {
       g_printerr (_("Cannot create “%s”: %s\n"), dir, g_strerror (errno));
-      return EXIT_FAILURE;
+      return BJ_EXIT_FAILED;
     }
 
   json = kernelspec_json (argv, display_name);
   if (!g_file_set_contents_full (path, json, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0644, &error))
     {
       g_printerr (_("Cannot write the kernelspec: %s\n"), error->message);
-      return EXIT_FAILURE;
+      return BJ_EXIT_FAILED;
     }
 
   g_print (_("Installed kernelspec %s in %s\n"), name, dir);
-  return EXIT_SUCCESS;
+  return BJ_EXIT_OK;
 }
 
 static int
@@ -238,7 +239,7 @@ install_kernelspec (const char *argv0,
   if (program == NULL)
     {
       g_printerr (_("Cannot tell where this program is installed\n"));
-      return EXIT_FAILURE;
+      return BJ_EXIT_FAILED;
     }
   argv[0] = program;
   return write_kernelspec (KERNELSPEC_NAME, argv, "Python 3 (bpy-jupyter)", user, prefix);
@@ -311,12 +312,12 @@ install_blender_kernelspec (const char *blender,
                   : _("Blender was not found on PATH: install it (Debian: apt-get install blender) "
                       "or name it with --blender PATH\n"),
                   blender);
-      return EXIT_FAILURE;
+      return BJ_EXIT_FAILED;
     }
 
   script = find_blender_kernel_script ();
   if (script == NULL)
-    return EXIT_FAILURE;
+    return BJ_EXIT_FAILED;
 
   argv[0] = blender_path;
   argv[4] = script;
@@ -420,7 +421,7 @@ run_kernel_process (Service    *service,
   if (!bj_kernel_start (service->kernel, &error))
     {
       g_printerr (_("Cannot start the kernel: %s\n"), error->message);
-      service->exit_status = EXIT_FAILURE;
+      service->exit_status = BJ_EXIT_FAILED;
       return;
     }
 
@@ -454,7 +455,7 @@ run_dbus_service (Service *service)
   if (connection == NULL)
     {
       g_printerr (_("Cannot connect to the session bus: %s\n"), error->message);
-      service->exit_status = EXIT_FAILURE;
+      service->exit_status = BJ_EXIT_FAILED;
       return;
     }
 
@@ -463,7 +464,7 @@ run_dbus_service (Service *service)
   if (!bj_kernel_service_export (kernel_service, &error))
     {
       g_printerr (_("Cannot export the kernel on D-Bus: %s\n"), error->message);
-      service->exit_status = EXIT_FAILURE;
+      service->exit_status = BJ_EXIT_FAILED;
       return;
     }
   g_debug ("On the session bus as %s", bj_kernel_service_get_instance_name (kernel_service));
@@ -506,14 +507,14 @@ run_kernel (const char *connection_file,
   if (!initialize_python (&error))
     {
       g_printerr ("%s\n", error->message);
-      return EXIT_FAILURE;
+      return BJ_EXIT_FAILED;
     }
 
   executor = bj_python_executor_new (&error);
   if (executor == NULL)
     {
       g_printerr ("%s\n", error->message);
-      return EXIT_FAILURE;
+      return BJ_EXIT_FAILED;
     }
   bj_python_executor_set_interrupt_with_signal (executor, TRUE);
 
@@ -608,54 +609,54 @@ main (int    argc,
   if (!g_option_context_parse (context, &argc, &argv, &error))
     {
       g_printerr ("%s\n%s\n", error->message, _("Run with --help to see the options."));
-      return 2;
+      return BJ_EXIT_USAGE;
     }
 
   if (version)
     {
       g_print ("bpy-jupyter-kernel %s\n", BJ_VERSION);
-      return EXIT_SUCCESS;
+      return BJ_EXIT_OK;
     }
   if ((user || prefix != NULL) && !install && !install_blender)
     {
       g_printerr (_("--user and --prefix only go with --install or --install-blender\n"));
-      return 2;
+      return BJ_EXIT_USAGE;
     }
   if (blender != NULL && !install_blender)
     {
       g_printerr (_("--blender only goes with --install-blender\n"));
-      return 2;
+      return BJ_EXIT_USAGE;
     }
   if (install && install_blender)
     {
       g_printerr (_("Use either --install or --install-blender, not both\n"));
-      return 2;
+      return BJ_EXIT_USAGE;
     }
   if (user && prefix != NULL)
     {
       g_printerr (_("Use either --user or --prefix, not both\n"));
-      return 2;
+      return BJ_EXIT_USAGE;
     }
   if (idle_timeout != -1 && !dbus)
     {
       g_printerr (_("--idle-timeout only goes with --dbus\n"));
-      return 2;
+      return BJ_EXIT_USAGE;
     }
   if (idle_timeout < -1)
     {
       g_printerr (_("--idle-timeout takes a number of seconds, 0 or more\n"));
-      return 2;
+      return BJ_EXIT_USAGE;
     }
   if (max_message_size < BJ_KERNEL_MIN_MAX_MESSAGE_SIZE)
     {
       g_printerr (_("--max-message-size takes a number of bytes, %d or more\n"),
                   (int) BJ_KERNEL_MIN_MAX_MESSAGE_SIZE);
-      return 2;
+      return BJ_EXIT_USAGE;
     }
   if (dbus && (install || install_blender))
     {
       g_printerr (_("--dbus does not go with --install or --install-blender\n"));
-      return 2;
+      return BJ_EXIT_USAGE;
     }
   if (install)
     return install_kernelspec (argv[0], user, prefix);
