@@ -19,6 +19,7 @@
 
 #include "bj-error.h"
 #include "bj-io-private.h"
+#include "bj-usage-private.h"
 #include "bj-wire-private.h"
 
 /* Stream text is batched: the first write after a quiet spell goes out at once,
@@ -64,6 +65,7 @@ struct _BjIo {
   /* I/O thread only */
   BjSigner *signer;
   BjReplayGuard *replay_guard;
+  BjUsage *usage;
   GBytes *kernel_info;
   BjIoCallbacks callbacks;
   gpointer user_data;
@@ -174,7 +176,8 @@ bind_channel (BjIo              *self,
 {
   static const int socket_types[BJ_N_CHANNELS] = {
     [BJ_CHANNEL_SHELL] = ZMQ_ROUTER,
-    [BJ_CHANNEL_IOPUB] = ZMQ_PUB,
+    /* XPUB: it sees each new subscription and answers with iopub_welcome (JEP 65). */
+    [BJ_CHANNEL_IOPUB] = ZMQ_XPUB,
     [BJ_CHANNEL_STDIN] = ZMQ_ROUTER,
     [BJ_CHANNEL_CONTROL] = ZMQ_ROUTER,
     [BJ_CHANNEL_HEARTBEAT] = ZMQ_REP,
@@ -205,6 +208,11 @@ bind_channel (BjIo              *self,
     return FALSE;
   if (socket_types[channel] == ZMQ_ROUTER &&
       !set_socket_option (socket, ZMQ_ROUTER_HANDOVER, &one, sizeof one, error))
+    return FALSE;
+  /* Verbose: every subscriber's subscription comes through, not only the first one
+   * to a topic, so each client gets its own welcome. */
+  if (socket_types[channel] == ZMQ_XPUB &&
+      !set_socket_option (socket, ZMQ_XPUB_VERBOSE, &one, sizeof one, error))
     return FALSE;
   if (strchr (bj_connection_info_get_ip (info), ':') != NULL && !ipc &&
       !set_socket_option (socket, ZMQ_IPV6, &one, sizeof one, error))
@@ -312,6 +320,7 @@ bj_io_new (BjConnectionInfo  *info,
 
   self->signer = bj_signer_new (bj_connection_info_get_key (info));
   self->replay_guard = bj_replay_guard_new (REPLAY_GUARD_CAPACITY);
+  self->usage = bj_usage_new ();
   return self;
 }
 
@@ -552,6 +561,12 @@ handle_request (BjIo      *self,
     reply_here (self, channel, request, "kernel_info_reply", self->kernel_info);
   else if (g_str_equal (msg_type, "shutdown_request"))
     handle_shutdown (self, channel, request);
+  else if (channel == BJ_CHANNEL_CONTROL && g_str_equal (msg_type, "usage_request"))
+    {
+      g_autoptr(GBytes) usage = bj_usage_reply_content (self->usage);
+
+      reply_here (self, channel, request, "usage_reply", usage);
+    }
   else if (channel == BJ_CHANNEL_CONTROL && g_str_equal (msg_type, "interrupt_request"))
     {
       g_autoptr(GBytes) ok = g_bytes_new_static ("{\"status\":\"ok\"}", 15);
@@ -674,6 +689,42 @@ receive_all (BjIo      *self,
     }
 }
 
+/* Each new iopub subscription gets an iopub_welcome with no parent, sent to its
+ * topic (JEP 65): once a client has it, nothing published later can miss it. */
+static void
+welcome_subscribers (BjIo *self)
+{
+  void *socket = self->sockets[BJ_CHANNEL_IOPUB];
+  zmq_msg_t msg;
+
+  zmq_msg_init (&msg);
+  while (zmq_msg_recv (&msg, socket, ZMQ_DONTWAIT) >= 0)
+    {
+      const char *data = zmq_msg_data (&msg);
+      gsize size = zmq_msg_size (&msg);
+      Outgoing *out;
+      GString *content;
+
+      /* \x01 + topic subscribes, \x00 + topic unsubscribes */
+      if (size == 0 || data[0] != 1 || !g_utf8_validate_len (data + 1, size - 1, NULL))
+        continue;
+      content = g_string_new ("{\"subscription\":");
+      bj_json_append_escaped (content, data + 1, size - 1);
+      g_string_append_c (content, '}');
+      out = g_new0 (Outgoing, 1);
+      out->channel = BJ_CHANNEL_IOPUB;
+      out->msg_type = g_strdup ("iopub_welcome");
+      out->content = g_string_free_to_bytes (content);
+      if (size > 1)
+        {
+          out->identities = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+          g_ptr_array_add (out->identities, g_bytes_new (data + 1, size - 1));
+        }
+      enqueue (self, out);
+    }
+  zmq_msg_close (&msg);
+}
+
 static void
 echo_heartbeats (BjIo *self)
 {
@@ -728,6 +779,7 @@ io_thread (gpointer data)
   BjIo *self = data;
   static const BjChannel polled[] = {
     BJ_CHANNEL_HEARTBEAT, BJ_CHANNEL_CONTROL, BJ_CHANNEL_SHELL, BJ_CHANNEL_STDIN,
+    BJ_CHANNEL_IOPUB,
   };
   zmq_pollitem_t items[G_N_ELEMENTS (polled) + 1];
   long timeout = -1;
@@ -754,6 +806,8 @@ io_thread (gpointer data)
           {
             if (polled[i] == BJ_CHANNEL_HEARTBEAT)
               echo_heartbeats (self);
+            else if (polled[i] == BJ_CHANNEL_IOPUB)
+              welcome_subscribers (self);
             else
               receive_all (self, polled[i]);
           }
@@ -872,6 +926,7 @@ bj_io_free (BjIo *self)
   g_clear_pointer (&self->kernel_info, g_bytes_unref);
   g_clear_pointer (&self->signer, bj_signer_free);
   g_clear_pointer (&self->replay_guard, bj_replay_guard_free);
+  g_clear_pointer (&self->usage, bj_usage_free);
   g_free (self->input_value);
   g_free (self->session);
   g_cond_clear (&self->input_cond);

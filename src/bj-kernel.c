@@ -546,6 +546,11 @@ build_kernel_info (BjKernel *self)
   if (!json_object_has_member (info, "help_links"))
     json_object_set_array_member (info, "help_links", json_array_new ());
   json_object_set_boolean_member (info, "debugger", FALSE);
+  /* Protocol 5.5 (JEP 92): what this kernel implements beyond the base protocol.
+   * Never "kernel subshells": bpy must stay on the owner thread, and JupyterLab
+   * would route comm traffic to a subshell. */
+  if (!json_object_has_member (info, "supported_features"))
+    json_object_set_array_member (info, "supported_features", json_array_new ());
   return json_object_to_bytes (info);
 }
 

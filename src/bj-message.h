@@ -16,7 +16,7 @@ G_BEGIN_DECLS
  *
  * The version of the Jupyter messaging protocol this library speaks.
  */
-#define BJ_PROTOCOL_VERSION "5.3"
+#define BJ_PROTOCOL_VERSION "5.5"
 
 /**
  * BJ_MESSAGE_DELIMITER:
