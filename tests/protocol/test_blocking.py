@@ -7,7 +7,8 @@ as the headless-Blender kernel process does).
 Interrupt: interrupt_request on control; the reply is KeyboardInterrupt within
 1 s, the next cell runs, the namespace survives. Stop: shutdown_request (every
 host) and SIGTERM (the standalone kernel) end the process within 2 s, leaving no
-child behind. Around interrupt_request the kernel publishes the same status
+child behind; so does SIGTERM where the process's loop is the kernel's (the
+standalone kernel, Kernel.run()). Around interrupt_request the kernel publishes the same status
 messages as ipykernel does on this machine.
 """
 
@@ -131,6 +132,7 @@ class ModuleRunInterrupt(InterruptBlocked, bjtest.unittest.TestCase):
 
 class ModuleRunStop(StopBlocked, bjtest.unittest.TestCase):
     module_mode = "run"
+    stops = ("shutdown_request", "SIGTERM")   # run() stops on SIGTERM like the standalone kernel
 
 
 class StatusAroundInterrupt(bjtest.unittest.TestCase):
