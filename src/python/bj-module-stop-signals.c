@@ -13,11 +13,16 @@
  * their own, as in the standalone kernel; a cell that swallows KeyboardInterrupt
  * is interrupted again every half second until it ends. The previous handlers
  * come back when run() returns (GLib would leave SIG_DFL).
+ *
+ * The owner thread blocks both signals meanwhile: one arriving there would end the
+ * cell's system call with EINTR, and CPython, finding no Python handler tripped,
+ * retries it; the interrupt's own signal could land in between, before the retry,
+ * and be missed until the next interrupt. Another thread takes them instead.
  */
 #include "config.h"
 
+#include <pthread.h>
 #include <signal.h>
-#include <string.h>
 
 #include <glib-unix.h>
 
@@ -34,6 +39,7 @@ struct _BjStopSignals {
   GThread *thread;
   GSource *sources[G_N_ELEMENTS (stop_signals)];
   struct sigaction previous[G_N_ELEMENTS (stop_signals)];
+  sigset_t owner_mask;              /* the owner thread's, to restore */
   gint fired;                       /* atomic */
   gint quit;                        /* atomic */
 };
@@ -78,6 +84,7 @@ watch_thread (gpointer user_data)
   return NULL;
 }
 
+/* On the owner thread, before it serves the kernel. */
 BjStopSignals *
 bj_stop_signals_watch (BjKernel     *kernel,
                        GMainContext *owner_context)
@@ -96,6 +103,15 @@ bj_stop_signals_watch (BjKernel     *kernel,
       g_source_attach (self->sources[i], self->context);
     }
   self->thread = g_thread_new ("bj-stop-signals", watch_thread, self);
+
+  {
+    sigset_t blocked;
+
+    sigemptyset (&blocked);
+    for (gsize i = 0; i < G_N_ELEMENTS (stop_signals); i++)
+      sigaddset (&blocked, stop_signals[i]);
+    pthread_sigmask (SIG_BLOCK, &blocked, &self->owner_mask);
+  }
   return self;
 }
 
@@ -105,9 +121,11 @@ bj_stop_signals_fired (BjStopSignals *self)
   return g_atomic_int_get (&self->fired) != 0;
 }
 
+/* On the owner thread, as bj_stop_signals_watch(). */
 void
 bj_stop_signals_free (BjStopSignals *self)
 {
+  pthread_sigmask (SIG_SETMASK, &self->owner_mask, NULL);
   g_atomic_int_set (&self->quit, 1);
   g_main_context_wakeup (self->context);
   g_thread_join (self->thread);

@@ -61,8 +61,10 @@ for _name in ("SIGINT", "SIGURG"):
     _action = _SigAction()
     if _libc.sigaction(getattr(signal, _name), None, ctypes.byref(_action)) != 0:
         raise OSError(ctypes.get_errno(), "sigaction")
+    # glibc's sigaction() always adds SA_RESTORER (its return trampoline) when it
+    # sets an action, so a signal never set since exec reads without it: not a change.
     result[_name] = [repr(signal.getsignal(getattr(signal, _name))),
-                     _action.handler or 0, _action.flags]
+                     _action.handler or 0, _action.flags & ~0x04000000]
 '''
 
 
