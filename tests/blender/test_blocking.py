@@ -86,7 +86,8 @@ class GuiBlenderBlocking(unittest.TestCase):
         try:
             bjblender.wait_until(lambda: state() == "stopped", bjblender.STARTUP_TIMEOUT,
                                  "Blender's kernel on the session bus")
-            cls.before = cls.blender.command(SIGNAL_STATE)
+            # The first command waits for Blender's window to run timers at all.
+            cls.before = cls.blender.command(SIGNAL_STATE, timeout=bjblender.STARTUP_TIMEOUT)
         except BaseException:
             cls.blender.close()
             raise
