@@ -20,6 +20,7 @@
 #include "bj-i18n-private.h"
 
 #include "bj-python-executor.h"
+#include "bj-module-stop-signals.h"
 
 /* A running kernel wants the host's loop to come back at once (Blender's GUI loop
  * runs timers every ~5 ms anyway); a stopped one only needs an occasional tick. */
@@ -553,16 +554,16 @@ kernel_interrupt (PyObject *object,
                   PyObject *unused)
 {
   KernelObject *self = (KernelObject *) object;
-  BjExecutor *executor = bj_kernel_get_executor (self->kernel);
 
   if (bj_kernel_get_state (self->kernel) == BJ_KERNEL_STATE_STOPPED)
     {
       PyErr_SetString (module_state (self->module)->error, _("The kernel is not running"));
       return NULL;
     }
-  /* Only a running cell can be interrupted; otherwise there is nothing to do. */
+  /* Only a running cell can be interrupted; otherwise there is nothing to do. The
+   * kernel's own interrupt also ends a wait for input(), as D-Bus Interrupt does. */
   if (bj_kernel_get_state (self->kernel) == BJ_KERNEL_STATE_BUSY)
-    bj_executor_interrupt (executor);
+    bj_kernel_interrupt (self->kernel, NULL);
   Py_RETURN_NONE;
 }
 
@@ -683,6 +684,8 @@ kernel_run (PyObject *object,
             PyObject *unused)
 {
   KernelObject *self = (KernelObject *) object;
+  g_autoptr(GError) error = NULL;
+  BjStopSignals *stop_signals;
   PyThreadState *thread_state;
 
   if (bj_kernel_get_state (self->kernel) == BJ_KERNEL_STATE_STOPPED)
@@ -692,11 +695,18 @@ kernel_run (PyObject *object,
     }
 
   /* Waiting releases the GIL so the host's other Python threads run; the executor
-   * takes it back to run a cell. */
+   * takes it back to run a cell. SIGTERM and SIGHUP stop the kernel as they stop
+   * bpy-jupyter-kernel: this loop is the process's. */
   g_main_context_push_thread_default (self->context);
   thread_state = PyEval_SaveThread ();
-  while (bj_kernel_get_state (self->kernel) != BJ_KERNEL_STATE_STOPPED)
+  stop_signals = bj_stop_signals_watch (self->kernel, self->context);
+  while (bj_kernel_get_state (self->kernel) != BJ_KERNEL_STATE_STOPPED &&
+         !bj_stop_signals_fired (stop_signals))
     g_main_context_iteration (self->context, TRUE);
+  if (bj_kernel_get_state (self->kernel) != BJ_KERNEL_STATE_STOPPED &&
+      !bj_kernel_stop (self->kernel, &error))
+    g_warning ("Cannot stop the kernel on a termination signal: %s", error->message);
+  bj_stop_signals_free (stop_signals);
   PyEval_RestoreThread (thread_state);
   g_main_context_pop_thread_default (self->context);
   Py_RETURN_NONE;
@@ -874,7 +884,9 @@ static PyMethodDef kernel_methods[] = {
   { "iterate", kernel_iterate, METH_NOARGS,
     "iterate() -> float: handle what is ready without blocking; returns the seconds until the next call" },
   { "run", kernel_run, METH_NOARGS,
-    "run(): serve until the kernel stops (for hosts without their own event loop)" },
+    "run(): serve until the kernel stops (for hosts without their own event loop);\n"
+    "SIGTERM or SIGHUP interrupt the running cell and stop the kernel, as in\n"
+    "bpy-jupyter-kernel" },
   { NULL, NULL, 0, NULL },
 };
 

@@ -209,6 +209,28 @@ helper_signal_is_free (PyObject *module,
   return bj_python_interrupt_signal_is_free (args);
 }
 
+static PyObject *
+helper_save_disposition (PyObject *module,
+                         PyObject *args)
+{
+  BjPythonExecutor *self = helper_executor (module);
+
+  if (self == NULL)
+    Py_RETURN_NONE;
+  return bj_python_interrupt_save_disposition (&self->interrupt, args);
+}
+
+static PyObject *
+helper_restore_disposition (PyObject *module,
+                            PyObject *unused)
+{
+  BjPythonExecutor *self = helper_executor (module);
+
+  if (self == NULL)
+    Py_RETURN_NONE;
+  return bj_python_interrupt_restore_disposition (&self->interrupt);
+}
+
 static PyMethodDef helper_methods[] = {
   { "publish", helper_publish, METH_VARARGS,
     "publish(msg_type, content_json, metadata_json=None, buffers=None): publish on iopub" },
@@ -222,6 +244,10 @@ static PyMethodDef helper_methods[] = {
     "take_interrupt() -> bool: whether an interrupt was requested since the last take" },
   { "signal_is_free", helper_signal_is_free, METH_VARARGS,
     "signal_is_free(signum) -> bool: the process leaves signum at its default or ignored" },
+  { "save_disposition", helper_save_disposition, METH_VARARGS,
+    "save_disposition(signum): remember signum's C-level disposition" },
+  { "restore_disposition", helper_restore_disposition, METH_NOARGS,
+    "restore_disposition(): put back what save_disposition() saw" },
   { NULL, NULL, 0, NULL },
 };
 

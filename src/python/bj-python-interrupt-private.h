@@ -8,6 +8,7 @@
 #include <Python.h>
 #include <glib-object.h>
 #include <pthread.h>
+#include <signal.h>
 
 G_BEGIN_DECLS
 
@@ -20,6 +21,8 @@ typedef struct {
   guint serial;               /* atomic: tells one cell's interrupt from the next cell */
   gint armed_signal;          /* atomic: the signal the runtime armed for this cell, or 0 */
   gint requested;             /* atomic: an interrupt its signal handler has not taken yet */
+  int saved_signum;           /* owner thread only: the disposition to give back, or 0 */
+  struct sigaction saved_action;
 } BjPythonInterrupt;
 
 void      bj_python_interrupt_init        (BjPythonInterrupt *self,
@@ -35,5 +38,8 @@ PyObject *bj_python_interrupt_arm         (BjPythonInterrupt *self,
 PyObject *bj_python_interrupt_disarm      (BjPythonInterrupt *self);
 PyObject *bj_python_interrupt_take        (BjPythonInterrupt *self);
 PyObject *bj_python_interrupt_signal_is_free (PyObject       *args);
+PyObject *bj_python_interrupt_save_disposition (BjPythonInterrupt *self,
+                                                PyObject          *args);
+PyObject *bj_python_interrupt_restore_disposition (BjPythonInterrupt *self);
 
 G_END_DECLS

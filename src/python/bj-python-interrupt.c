@@ -195,3 +195,35 @@ bj_python_interrupt_signal_is_free (PyObject *args)
     Py_RETURN_TRUE;
   Py_RETURN_FALSE;
 }
+
+/* save_disposition(signum): remember the process's C-level disposition of signum
+ * before the runtime arms its handler. Python's signal.signal(signum, SIG_DFL)
+ * gives back the action but not the flags the host had (it adds SA_ONSTACK), and a
+ * host's signals are to be left exactly as they were. */
+PyObject *
+bj_python_interrupt_save_disposition (BjPythonInterrupt *self,
+                                      PyObject          *args)
+{
+  int signum;
+
+  if (!PyArg_ParseTuple (args, "i:save_disposition", &signum))
+    return NULL;
+  if (signum <= 0 || signum >= NSIG || sigaction (signum, NULL, &self->saved_action) < 0)
+    {
+      PyErr_SetString (PyExc_ValueError, "signal number out of range");
+      return NULL;
+    }
+  self->saved_signum = signum;
+  Py_RETURN_NONE;
+}
+
+/* restore_disposition(): put back what save_disposition() saw, once the runtime
+ * gave Python's own handler table its previous entry (SIG_DFL or SIG_IGN). */
+PyObject *
+bj_python_interrupt_restore_disposition (BjPythonInterrupt *self)
+{
+  if (self->saved_signum != 0)
+    sigaction (self->saved_signum, &self->saved_action, NULL);
+  self->saved_signum = 0;
+  Py_RETURN_NONE;
+}

@@ -1087,8 +1087,11 @@ def _arm_interrupt():
             previous = signal.getsignal(signum)
             if previous is None:
                 return None  # a handler Python did not install: the host's own
-            if previous in (signal.SIG_DFL, signal.SIG_IGN) and not _bj.signal_is_free(signum):
-                return None  # installed by the host's C code after Python started
+            if previous in (signal.SIG_DFL, signal.SIG_IGN):
+                if not _bj.signal_is_free(signum):
+                    return None  # installed by the host's C code after Python started
+                # Given back exactly, flags included, by _disarm_interrupt().
+                _bj.save_disposition(signum)
             signal.signal(signum, functools.partial(_on_interrupt_signal, previous))
     except (ValueError, OSError):
         return None
@@ -1096,6 +1099,7 @@ def _arm_interrupt():
         _bj.arm_interrupt(signum)
     except (ValueError, RuntimeError):
         signal.signal(signum, previous)
+        _bj.restore_disposition()
         return None
     return signum, previous
 
@@ -1106,6 +1110,7 @@ def _disarm_interrupt(signum, previous):
         signal.signal(signum, previous)
     except (ValueError, OSError, TypeError):
         pass
+    _bj.restore_disposition()
 
 
 @contextlib.contextmanager

@@ -66,11 +66,12 @@ class Kernel:
     """A running kernel: km (KernelManager), kc (BlockingKernelClient),
     popen (the kernel process), stderr_path (if stderr was captured)."""
 
-    def __init__(self, capture_stderr=False, env=None, args=None):
+    def __init__(self, capture_stderr=False, env=None, args=None, kernel_name=None):
         """env: variables to add to (or, with None values, remove from) the kernel's environment.
-        args: options added to the kernel's command line (a kernelspec of their own)."""
+        args: options added to the kernel's command line (a kernelspec of their own).
+        kernel_name: another kernelspec (see bjkernelspec.add_kernelspec) to start."""
         bjkernelspec.check_kernelspec()
-        self.name = bjkernelspec.setup_kernelspec()
+        self.name = kernel_name or bjkernelspec.setup_kernelspec()
         if args:
             self.name = bjkernelspec.add_kernelspec(
                 "bpy-jupyter-python-%08x" % (hash(tuple(args)) & 0xFFFFFFFF),
