@@ -46,8 +46,8 @@ def draw(sections, path, title):
         ax.set_xlabel("execute `1+1` round trip (ms, log scale)")
         ax.set_ylabel("fraction of round trips ≤ x")
         if sec["name"] == "blender":
-            panel_title += ("\nours' tail: the first request of each block of %d waits\n"
-                            "for the add-on's redraw, 50 ms after the previous cell"
+            panel_title += ("\nblocks of %d requests; `1+1` changes nothing: no undo step,\n"
+                            "no redraw forced by the add-on"
                             % (sec.get("params") or {}).get("rt_block", 10))
         ax.set_title(panel_title, fontsize=9)
         ax.grid(True, which="both", alpha=0.3)

@@ -20,9 +20,9 @@ bl_info = {
 
 import sys  # noqa: E402
 
-from . import i18n, kernel, operators, panels, preferences  # noqa: E402
+from . import changes, i18n, kernel, operators, panels, preferences  # noqa: E402
 
-_modules = (i18n, preferences, kernel, operators, panels)
+_modules = (i18n, preferences, changes, kernel, operators, panels)
 
 # The name cells and scripts import, whatever Blender loaded the package as: a legacy
 # add-on is `bpy_jupyter` itself, an extension (Blender 4.2+) is
@@ -33,6 +33,18 @@ PUBLIC_NAME = "bpy_jupyter"
 def current_kernel():
     """The running kernel (a `_bpy_jupyter.Kernel`), or None when stopped."""
     return kernel.current_kernel()
+
+
+def mark_changed():
+    """Give the running cell its undo step though Blender reported no change.
+
+    Cells that only set custom properties (`obj["key"] = 1`) or write to a Text
+    change nothing Blender reports; `id.update_tag()` works as well::
+
+        obj["weight"] = 2.5
+        bpy_jupyter.mark_changed()
+    """
+    changes.mark_changed()
 
 
 def view3d_context(window=None):

@@ -12,20 +12,20 @@ import traceback
 import bpy
 from bpy.app.handlers import persistent
 
-from . import _bpy_jupyter
+from . import _bpy_jupyter, changes
 from .i18n import _
 
 # The last error start/stop ran into, shown in the panel until the next success.
 last_error = ""
 
-# A full redraw can take a whole frame (hundreds of ms with software GL), and a
-# request arriving meanwhile waits for it: cells in quick succession therefore share
-# one redraw, made once the kernel has been quiet this long. A person sees it at once.
+# The panels' "Cells run" count is refreshed once the kernel has been quiet this
+# long, so cells in quick succession share one redraw of those regions. A person sees
+# it at once. The 3D views are redrawn only after a cell that changed data (changes.py).
 REDRAW_DELAY = 0.05
 
 _kernel = None           # created once: its Python namespace outlives stops
-_pending_cells = []      # cells finished since the last tick, for undo
-_redraw_at = None        # when the debounced redraw is due
+_finished_cell = None    # execution count of a cell whose undo step is still to decide
+_panels_at = None        # when the debounced refresh of the kernel's panels is due
 
 
 def _get_kernel():
@@ -146,24 +146,29 @@ def interrupt():
 
 def _on_state_changed(new_state):
     # busy/idle flip around every request, and Blender cannot draw while a cell
-    # holds the main thread anyway: those wait for the debounced redraw after a
-    # cell. Start and stop show at once.
+    # holds the main thread anyway: those wait for the debounced refresh of the
+    # panels after a cell. Start and stop show at once.
     if new_state not in ("busy", "idle"):
         _tag_redraw()
 
 
 def _on_execute_started(execution_count):
-    # A cell that follows others within one tick (a client sending its next cell
-    # at once) must find their undo steps already pushed: otherwise its
+    # A cell that follows another within one tick (a client sending its next cell
+    # at once) must find that one's undo step already pushed: otherwise its
     # `bpy.ops.ed.undo()` undoes an older cell, or finds nothing to undo.
-    _push_undo_steps()
+    try:
+        _finish_cell()
+        changes.begin()
+    except Exception:
+        traceback.print_exc()
 
 
 def _on_execute_finished(execution_count, status):
-    # Undo and redraw wait, off the reply's path: until the next cell starts or the
-    # end of this tick. Several cells handled in one tick still get one undo step
-    # each, but a single redraw.
-    _pending_cells.append(execution_count)
+    # The undo step waits, off the reply's path: until the next cell starts or the
+    # end of this tick. Whatever the status: a cell that raised after changing
+    # something gets its step too.
+    global _finished_cell
+    _finished_cell = execution_count
 
 
 def _tag_redraw():
@@ -175,22 +180,23 @@ def _tag_redraw():
             area.tag_redraw()
 
 
-def _push_undo_steps():
-    cells, _pending_cells[:] = list(_pending_cells), []
-    for n in cells:
+def _finish_cell():
+    """The last cell's undo step and redraw, if it changed Blender data."""
+    global _finished_cell, _panels_at
+    n, _finished_cell = _finished_cell, None
+    if n is None:
+        return
+    _panels_at = time.monotonic() + REDRAW_DELAY
+    changed, redraw_view3d = changes.end()
+    if changed:
         try:
             # So Ctrl+Z undoes what a cell did, one cell at a time.
             # TRANSLATORS: the undo step of a cell; %d is its execution count
             bpy.ops.ed.undo_push(message=_("Jupyter cell [%d]") % n)
         except Exception:
             traceback.print_exc()
-    return cells
-
-
-def _after_cells():
-    global _redraw_at
-    _push_undo_steps()
-    _redraw_at = time.monotonic() + REDRAW_DELAY
+    if redraw_view3d:
+        changes.tag_view3d()
 
 
 def view3d_context(window=None):
@@ -208,13 +214,12 @@ def _pump():
     try:
         if _kernel is None:
             return 0.25
-        global _redraw_at
+        global _panels_at
         interval = _kernel.iterate()
-        if _pending_cells:
-            _after_cells()
-        if _redraw_at is not None and time.monotonic() >= _redraw_at and _kernel.state != "busy":
-            _redraw_at = None
-            _tag_redraw()
+        _finish_cell()
+        if _panels_at is not None and time.monotonic() >= _panels_at and _kernel.state != "busy":
+            _panels_at = None
+            changes.tag_kernel_panels()
         return interval
     except Exception:
         # Never let an error end the timer: Blender must keep serving clients.
