@@ -336,6 +336,11 @@ initialize_python (GError **error)
   config.install_signal_handlers = 0;
   config.parse_argv = 0;
   status = PyConfig_SetBytesString (&config, &config.program_name, "bpy-jupyter-kernel");
+  /* sys.executable names the interpreter this kernel embeds, not this program (which
+   * Python would look for on PATH, find nowhere and leave ''): cells run
+   * subprocess.run([sys.executable, …]), multiprocessing spawns it, debugpy needs it. */
+  if (!PyStatus_Exception (status))
+    status = PyConfig_SetBytesString (&config, &config.executable, BJ_PYTHON_EXECUTABLE);
   if (!PyStatus_Exception (status))
     status = Py_InitializeFromConfig (&config);
   PyConfig_Clear (&config);

@@ -35,7 +35,50 @@ else:
     ALLOWED_SKIPS = []  # nothing may be skipped for our kernel
 
 
-class BpyJupyterKernelTests(jupyter_kernel_test.KernelTests):
+class OwnKernelLifecycle:
+    """Starts the kernel as jupyter_kernel_test does, with the connection file in our
+    private temp dir, and requires a clean exit: mixed in before its test classes."""
+
+    connect_in_setup = True  # False: the test starts the channels itself
+
+    @classmethod
+    def setUpClass(cls):
+        # as jupyter_kernel_test's own setUpClass (start_new_kernel), but with
+        # the connection file in our private temp dir
+        bjkernelspec.check_kernelspec()
+        cls.km = KernelManager(
+            kernel_name=cls.kernel_name, connection_file=bjkernelspec.connection_file_path()
+        )
+        cls.km.start_kernel()
+        cls._popen = cls.km.provisioner.process
+        bjkernelspec.register_process(cls._popen)
+        cls.kc = cls.km.client()
+        if not cls.connect_in_setup:
+            return
+        cls.kc.start_channels()
+        try:
+            cls.kc.wait_for_ready(timeout=60)
+        except RuntimeError:
+            cls.kc.stop_channels()
+            cls.km.shutdown_kernel(now=True)
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        # jupyter_kernel_test's teardown (km.shutdown_kernel) plus: the kernel
+        # must have exited by itself with 0, before the manager escalates to signals
+        popen = cls._popen
+        t0 = time.monotonic()
+        super().tearDownClass()
+        dt = time.monotonic() - t0
+        rc = popen.poll()
+        if rc != 0:
+            raise AssertionError("kernel exit code after shutdown: %r" % (rc,))
+        if dt >= cls.km.shutdown_wait_time / 2:
+            raise AssertionError("kernel took %.1fs to shut down (signalled?)" % dt)
+
+
+class BpyJupyterKernelTests(OwnKernelLifecycle, jupyter_kernel_test.KernelTests):
     kernel_name = bjkernelspec.KERNEL_NAME
 
     language_name = "python"
@@ -81,39 +124,21 @@ class BpyJupyterKernelTests(jupyter_kernel_test.KernelTests):
 
     code_clear_output = CLEAR_OUTPUT
 
-    @classmethod
-    def setUpClass(cls):
-        # as jupyter_kernel_test's own setUpClass (start_new_kernel), but with
-        # the connection file in our private temp dir
-        bjkernelspec.check_kernelspec()
-        cls.km = KernelManager(
-            kernel_name=cls.kernel_name, connection_file=bjkernelspec.connection_file_path()
-        )
-        cls.km.start_kernel()
-        cls._popen = cls.km.provisioner.process
-        bjkernelspec.register_process(cls._popen)
-        cls.kc = cls.km.client()
-        cls.kc.start_channels()
-        try:
-            cls.kc.wait_for_ready(timeout=60)
-        except RuntimeError:
-            cls.kc.stop_channels()
-            cls.km.shutdown_kernel(now=True)
-            raise
 
-    @classmethod
-    def tearDownClass(cls):
-        # jupyter_kernel_test's teardown (km.shutdown_kernel) plus: the kernel
-        # must have exited by itself with 0, before the manager escalates to signals
-        popen = cls._popen
-        t0 = time.monotonic()
-        super().tearDownClass()
-        dt = time.monotonic() - t0
-        rc = popen.poll()
-        if rc != 0:
-            raise AssertionError("kernel exit code after shutdown: %r" % (rc,))
-        if dt >= cls.km.shutdown_wait_time / 2:
-            raise AssertionError("kernel took %.1fs to shut down (signalled?)" % dt)
+# jupyter_kernel_test 0.7 (Debian 13 and sid) checks protocol 5.5's iopub_welcome
+# (JEP 65); 0.4 (bookworm) predates it, and there the class does not exist.
+if hasattr(jupyter_kernel_test, "IopubWelcomeTests"):
+    class BpyJupyterIopubWelcome(OwnKernelLifecycle, jupyter_kernel_test.IopubWelcomeTests):
+        kernel_name = bjkernelspec.KERNEL_NAME
+        connect_in_setup = False  # the welcome is the first thing the test reads
+        if REFERENCE:
+            import ipykernel
+            # ipykernel's iopub is XPUB from 7.0 on.
+            support_iopub_welcome = int(ipykernel.__version__.split(".")[0]) >= 7
+            if not support_iopub_welcome:
+                ALLOWED_SKIPS.append(("test_recv_iopub_welcome_msg",))
+        else:
+            support_iopub_welcome = True
 
 
 if __name__ == "__main__":
