@@ -12,6 +12,7 @@
 #include <glib-unix.h>
 #include <glib/gstdio.h>
 #include <locale.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -83,6 +84,21 @@ signal_thread (gpointer user_data)
   g_main_loop_run (service->signal_loop);
   g_main_context_pop_thread_default (service->signal_context);
   return NULL;
+}
+
+/* From now on SIGTERM and SIGHUP reach only threads started before (the signal
+ * thread, GLib's worker): delivered to the thread running a cell, they would end its
+ * system call before the interrupt is armed, CPython would retry the call, and the
+ * cell would wait for the next re-interrupt (seen as ~0.5 s stops). */
+static void
+block_termination_signals (void)
+{
+  sigset_t termination;
+
+  sigemptyset (&termination);
+  sigaddset (&termination, SIGTERM);
+  sigaddset (&termination, SIGHUP);
+  pthread_sigmask (SIG_BLOCK, &termination, NULL);
 }
 
 static void
@@ -445,6 +461,16 @@ run_kernel_process (Service    *service,
     g_warning ("%s", error->message);
 }
 
+static void
+on_bus_closed (GDBusConnection *connection,
+               gboolean         remote_peer_vanished,
+               GError          *error,
+               gpointer         user_data)
+{
+  g_message ("Lost the session bus: stopping");
+  kill (getpid (), SIGTERM);
+}
+
 /* --dbus: the kernel, stopped, on the session bus until SIGTERM or the idle timeout.
  * A client's shutdown_request only stops the kernel (or restarts it in place): the
  * service stays for the next Start. */
@@ -455,7 +481,6 @@ run_dbus_service (Service *service)
   g_autoptr(BjKernelService) kernel_service = NULL;
   g_autoptr(GError) error = NULL;
 
-  /* Losing the bus raises SIGTERM (GLib's exit-on-close), which ends the loop. */
   connection = g_bus_get_sync (G_BUS_TYPE_SESSION, NULL, &error);
   if (connection == NULL)
     {
@@ -463,6 +488,10 @@ run_dbus_service (Service *service)
       service->exit_status = BJ_EXIT_FAILED;
       return;
     }
+  /* Losing the bus stops the service as SIGTERM does. GLib's exit-on-close would
+   * raise() it on this thread, which blocks SIGTERM: send it to the process. */
+  g_dbus_connection_set_exit_on_close (connection, FALSE);
+  g_signal_connect (connection, "closed", G_CALLBACK (on_bus_closed), NULL);
 
   kernel_service = bj_kernel_service_new (service->kernel, connection,
                                           "bpy-jupyter-kernel " BJ_VERSION, NULL);
@@ -540,6 +569,7 @@ run_kernel (const char *connection_file,
   watch_termination_signal (&service, SIGTERM);
   watch_termination_signal (&service, SIGHUP);
   signals = g_thread_new ("bj-signals", signal_thread, &service);
+  block_termination_signals ();
 
   if (dbus)
     run_dbus_service (&service);
