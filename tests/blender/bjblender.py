@@ -38,6 +38,27 @@ import subprocess
 import sys
 import tempfile
 import time
+import unittest
+
+def run_on_private_bus():
+    """Runs the calling test script again under dbus-run-session, unless it already
+    is: a private session bus, nothing of the desktop's. Call it first thing."""
+    if os.environ.get("BJ_DBUS_SESSION") == "1":
+        return
+    runner = shutil.which("dbus-run-session")
+    if runner is None:
+        sys.exit("dbus-run-session is required (apt-get install dbus-daemon)")
+    os.environ["BJ_DBUS_SESSION"] = "1"
+    os.execv(runner, [runner, "--", sys.executable] + sys.argv)
+
+
+# bpy-jupyter-ctl of this build, next to the kernel binary meson names.
+CTL = os.path.join(os.path.dirname(os.environ.get("BJ_KERNEL_BINARY", "")), "bpy-jupyter-ctl")
+
+
+def ctl(*args):
+    return subprocess.run([CTL, *args], capture_output=True, text=True, timeout=30)
+
 
 TIME_SCALE = float(os.environ.get("BJ_TIME_SCALE") or 1)
 STARTUP_TIMEOUT = 60 * TIME_SCALE
@@ -567,3 +588,35 @@ def result_text(outputs):
 def stream_text(outputs, name="stdout"):
     return "".join(m["content"]["text"] for m in outputs
                    if m["msg_type"] == "stream" and m["content"]["name"] == name)
+
+
+class BlenderTestCase(unittest.TestCase):
+    """One GUI Blender (BlenderGUI(**blender_options)) per test class: prepare()
+    readies it, a failure there closes it; tearDownClass fails the run when closing
+    found a problem; a step after Blender died fails at once with its log."""
+
+    blender_options = {}
+
+    @classmethod
+    def setUpClass(cls):
+        cls.blender = BlenderGUI(**cls.blender_options)
+        try:
+            cls.prepare()
+        except BaseException:
+            cls.blender.close()
+            raise
+
+    @classmethod
+    def prepare(cls):
+        """Runs once Blender started: wait for the kernel, connect clients…"""
+
+    @classmethod
+    def tearDownClass(cls):
+        problems = cls.blender.close()
+        if problems:
+            raise AssertionError("; ".join(problems))
+
+    def setUp(self):
+        # A step after a failed one would only report the same failure again.
+        if not self.blender.alive():
+            self.fail("Blender is not running (an earlier step ended it):\n" + self.blender.log())

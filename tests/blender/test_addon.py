@@ -13,13 +13,13 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from bjblender import (TIMEOUT, BlenderGUI, check_interrupt, collect, execute,  # noqa: E402
+from bjblender import (TIMEOUT, BlenderTestCase, check_interrupt, collect, execute,  # noqa: E402
                        result_text, stream_text, wait_started, wait_until)
 
 UNDO_CELL = "import bpy_jupyter\nwith bpy_jupyter.view3d_context():\n    bpy.ops.ed.undo()"
 
 
-class AddonInGUIBlender(unittest.TestCase):
+class AddonInGUIBlender(BlenderTestCase):
     """Ordered steps (test_NN_…) sharing one Blender."""
 
     blender = None
@@ -28,26 +28,15 @@ class AddonInGUIBlender(unittest.TestCase):
     info = None
     unresponsive = None   # why the kernel stopped answering, if it did
 
-    @classmethod
-    def setUpClass(cls):
-        cls.blender = BlenderGUI(name="bj-addon")
-        try:
-            cls.connection_file, cls.info = cls.blender.wait_connection_file()
-            cls.kc = cls.blender.client(cls.connection_file)
-        except BaseException:
-            cls.blender.close()
-            raise
+    blender_options = {"name": "bj-addon"}
 
     @classmethod
-    def tearDownClass(cls):
-        problems = cls.blender.close()
-        if problems:
-            raise AssertionError("; ".join(problems))
+    def prepare(cls):
+        cls.connection_file, cls.info = cls.blender.wait_connection_file()
+        cls.kc = cls.blender.client(cls.connection_file)
 
     def setUp(self):
-        # A step after a failed one would only report the same failure again.
-        if not self.blender.alive():
-            self.fail("Blender is not running (an earlier step ended it):\n" + self.blender.log())
+        super().setUp()
         if self.unresponsive:
             self.fail("the kernel stopped answering in an earlier step: " + self.unresponsive)
 

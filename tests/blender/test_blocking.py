@@ -10,24 +10,17 @@ interrupt uses in a host that owns SIGINT).
 Runs itself under dbus-run-session: a private bus, nothing of the desktop's.
 """
 import os
-import shutil
 import subprocess
 import sys
-import time
 import unittest
-
-if "BJ_DBUS_SESSION" not in os.environ:
-    runner = shutil.which("dbus-run-session")
-    if runner is None:
-        sys.exit("dbus-run-session is required (apt-get install dbus-daemon)")
-    os.environ["BJ_DBUS_SESSION"] = "1"
-    os.execv(runner, [runner, "--", sys.executable] + sys.argv)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "protocol"))
 import bjblender  # noqa: E402
 import bjblocking  # noqa: E402
+
+bjblender.run_on_private_bus()
 
 NAME = "org.bpyjupyter.Kernel"
 
@@ -79,24 +72,15 @@ def interrupt_via_dbus():
     kernel_call("org.bpyjupyter.Kernel.Interrupt")
 
 
-class GuiBlenderBlocking(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.blender = bjblender.BlenderGUI(start_kernel=False, name="bj-blocking")
-        try:
-            bjblender.wait_until(lambda: state() == "stopped", bjblender.STARTUP_TIMEOUT,
-                                 "Blender's kernel on the session bus")
-            # The first command waits for Blender's window to run timers at all.
-            cls.before = cls.blender.command(SIGNAL_STATE, timeout=bjblender.STARTUP_TIMEOUT)
-        except BaseException:
-            cls.blender.close()
-            raise
+class GuiBlenderBlocking(bjblender.BlenderTestCase):
+    blender_options = {"start_kernel": False, "name": "bj-blocking"}
 
     @classmethod
-    def tearDownClass(cls):
-        problems = cls.blender.close()
-        if problems:
-            raise AssertionError("; ".join(problems))
+    def prepare(cls):
+        bjblender.wait_until(lambda: state() == "stopped", bjblender.STARTUP_TIMEOUT,
+                             "Blender's kernel on the session bus")
+        # The first command waits for Blender's window to run timers at all.
+        cls.before = cls.blender.command(SIGNAL_STATE, timeout=bjblender.STARTUP_TIMEOUT)
 
     def start(self):
         path = kernel_call("org.bpyjupyter.Kernel.Start").stdout.strip().strip("(),'")

@@ -8,22 +8,14 @@ Runs itself under dbus-run-session: a private bus, nothing of the desktop's.
 """
 import json
 import os
-import shutil
 import subprocess
-import sys
 import unittest
 
-if "BJ_DBUS_SESSION" not in os.environ:
-    runner = shutil.which("dbus-run-session")
-    if runner is None:
-        sys.exit("dbus-run-session is required (apt-get install dbus-daemon)")
-    os.environ["BJ_DBUS_SESSION"] = "1"
-    os.execv(runner, [runner, "--", sys.executable] + sys.argv)
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bjblender  # noqa: E402
 
-CTL = os.path.join(os.path.dirname(os.environ.get("BJ_KERNEL_BINARY", "")), "bpy-jupyter-ctl")
+bjblender.run_on_private_bus()
+
+CTL = bjblender.CTL
 # The add-on's own explanation (operators.py, kernel.py), in English here.
 REFUSAL = "Online access is disabled in Preferences › System"
 

@@ -18,7 +18,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from bjblender import (TIME_SCALE, TIMEOUT, BlenderGUI, execute, fail,  # noqa: E402
+from bjblender import (TIME_SCALE, BlenderTestCase, execute, fail,  # noqa: E402
                        result_text)
 
 UNDO_CELL = "import bpy_jupyter\nwith bpy_jupyter.view3d_context():\n    bpy.ops.ed.undo()"
@@ -40,33 +40,20 @@ QUIET_S = 2.0 * TIME_SCALE
 DRAW_TIMEOUT = 20.0 * TIME_SCALE
 
 
-class UndoAndRedrawAfterCells(unittest.TestCase):
+class UndoAndRedrawAfterCells(BlenderTestCase):
     """Ordered steps (test_NN_…) sharing one Blender."""
 
     blender = None
     kc = None
 
-    @classmethod
-    def setUpClass(cls):
-        cls.blender = BlenderGUI(name="bj-undo")
-        try:
-            path, _ = cls.blender.wait_connection_file()
-            cls.kc = cls.blender.client(path)
-            if cls.blender.command(COUNT_DRAWS) < 1:
-                fail("no 3D View in the factory startup file")
-        except BaseException:
-            cls.blender.close()
-            raise
+    blender_options = {"name": "bj-undo"}
 
     @classmethod
-    def tearDownClass(cls):
-        problems = cls.blender.close()
-        if problems:
-            raise AssertionError("; ".join(problems))
-
-    def setUp(self):
-        if not self.blender.alive():
-            self.fail("Blender is not running (an earlier step ended it):\n" + self.blender.log())
+    def prepare(cls):
+        path, _ = cls.blender.wait_connection_file()
+        cls.kc = cls.blender.client(path)
+        if cls.blender.command(COUNT_DRAWS) < 1:
+            fail("no 3D View in the factory startup file")
 
     # -- helpers -----------------------------------------------------------
     def run_cell(self, code, status="ok"):

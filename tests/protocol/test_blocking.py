@@ -15,7 +15,6 @@ messages as ipykernel does on this machine.
 import os
 import signal
 import sys
-import time
 
 import bjtest  # noqa: I100  (first: it puts tests/ on sys.path for bjkernelspec)
 import bjblocking
