@@ -1,0 +1,19 @@
+/* bj-python-cache-private.h: the runtime's bytecode cache
+ *
+ * Copyright 2026 The bpy-jupyter developers
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#pragma once
+
+#include <Python.h>
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* The code object of source, compiled as filename: from the cache in
+ * $XDG_CACHE_HOME/bpy-jupyter when a file there matches it exactly, else compiled
+ * and cached. NULL with a Python error set if it does not compile. Needs the GIL. */
+PyObject *bj_python_compile_cached (GBytes     *source,
+                                    const char *filename);
+
+G_END_DECLS
