@@ -10,10 +10,12 @@
 
 G_BEGIN_DECLS
 
-/* The code object of source, compiled as filename: from the cache in
- * $XDG_CACHE_HOME/bpy-jupyter when a file there matches it exactly, else compiled
- * and cached. NULL with a Python error set if it does not compile. Needs the GIL. */
-PyObject *bj_python_compile_cached (GBytes     *source,
-                                    const char *filename);
+/* A tuple of the code objects of the n sources, each compiled as its filename:
+ * from the cache in $XDG_CACHE_HOME/bpy-jupyter when a file there matches them
+ * all exactly, else compiled and cached. NULL with a Python error set if one does
+ * not compile. Needs the GIL. */
+PyObject *bj_python_compile_cached (GBytes * const     *sources,
+                                    const char * const *filenames,
+                                    guint               n);
 
 G_END_DECLS

@@ -3,11 +3,17 @@
  * Copyright 2026 The bpy-jupyter developers
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
- * Compiling bj_runtime.py from source takes longer than everything else the
- * executor does at start (~18 ms of a ~80 ms standalone launch), so its code
- * object is kept, marshalled, in $XDG_CACHE_HOME/bpy-jupyter/. A cache file is
- * only used when its whole header matches: our format, the interpreter's bytecode
- * magic number and optimization level, the SHA-256 of the embedded source, and the
+ * Compiling the runtime's modules (bj_runtime/) from source takes longer than
+ * everything else the executor does at start (~18 ms of a ~80 ms standalone
+ * launch), so their code objects are kept, marshalled, in one file in
+ * $XDG_CACHE_HOME/bpy-jupyter/. One file, not one per module: one open, one
+ * digest and one marshal call per start. Its payload is the last module's code
+ * object (the session, which becomes the package) carrying the others' code
+ * objects as one extra, trailing constant: bytecode only ever indexes the
+ * constants it was compiled with, so the extra one changes nothing when the code
+ * runs, and the file stays one plain code object. A cache file is only used when
+ * its whole header matches: our format, the interpreter's bytecode magic number
+ * and optimization level, the SHA-256 of the embedded sources, and the
  * SHA-256 of the marshalled payload (marshal trusts its input, so a damaged file
  * must never reach it). Anything else (missing, foreign, damaged, not ours, not
  * writable) falls back to compiling, silently: the cache only ever saves time. The
@@ -28,8 +34,8 @@
 
 
 #define RUNTIME_CACHE_TAG "BJRC"
-#define RUNTIME_CACHE_FORMAT 1
-/* tag, format, Python magic, optimize level, source SHA-256, payload SHA-256 */
+#define RUNTIME_CACHE_FORMAT 2
+/* tag, format, Python magic, optimize level, sources SHA-256, payload SHA-256 */
 #define RUNTIME_CACHE_HEADER_SIZE (4 + 4 + 4 + 4 + 32 + 32)
 #define RUNTIME_CACHE_MAX_SIZE (16 * 1024 * 1024)
 
@@ -61,14 +67,42 @@ put_le32 (guint8  *at,
 /* Fills the header (payload digest still zero) and the file name, which carries
  * the key too, so interpreters of different versions (Blender's and the system's)
  * keep a file each rather than overwriting each other's. Needs the GIL. */
+/* The SHA-256 of the modules' names and sources, each length-prefixed so no two
+ * different sets of modules digest alike. */
+static void
+sources_sha256_into (GBytes * const     *sources,
+                     const char * const *filenames,
+                     guint               n,
+                     guint8             *digest)
+{
+  g_autoptr(GChecksum) checksum = g_checksum_new (G_CHECKSUM_SHA256);
+  gsize digest_length = 32;
+
+  for (guint i = 0; i < n; i++)
+    {
+      guint64 lengths[2] = {
+        GUINT64_TO_LE ((guint64) strlen (filenames[i])),
+        GUINT64_TO_LE ((guint64) g_bytes_get_size (sources[i])),
+      };
+
+      g_checksum_update (checksum, (const guint8 *) lengths, sizeof lengths);
+      g_checksum_update (checksum, (const guint8 *) filenames[i], strlen (filenames[i]));
+      g_checksum_update (checksum, g_bytes_get_data (sources[i], NULL),
+                         g_bytes_get_size (sources[i]));
+    }
+  g_checksum_get_digest (checksum, digest, &digest_length);
+}
+
 static gboolean
-runtime_cache_key (GBytes          *source,
-                   RuntimeCacheKey *key)
+runtime_cache_key (GBytes * const     *sources,
+                   const char * const *filenames,
+                   guint               n,
+                   RuntimeCacheKey    *key)
 {
   long magic = PyImport_GetMagicNumber ();
   long optimize = 0;
   PyObject *flags = PySys_GetObject ("flags");  /* borrowed */
-  g_autofree char *source_hex = NULL;
+  char source_hex[17];
   g_autofree char *name = NULL;
   guint8 *h = key->header;
 
@@ -96,10 +130,10 @@ runtime_cache_key (GBytes          *source,
   put_le32 (h + 4, RUNTIME_CACHE_FORMAT);
   put_le32 (h + 8, (guint32) magic);
   put_le32 (h + 12, (guint32) optimize);
-  sha256_into (g_bytes_get_data (source, NULL), g_bytes_get_size (source), h + 16);
+  sources_sha256_into (sources, filenames, n, h + 16);
 
-  source_hex = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, source);
-  source_hex[16] = '\0';
+  for (guint i = 0; i < 8; i++)
+    g_snprintf (source_hex + 2 * i, 3, "%02x", h[16 + i]);
   name = g_strdup_printf ("bj_runtime-%08lx-o%ld-%s.bin", (unsigned long) (guint32) magic,
                           optimize, source_hex);
   key->path = g_build_filename (g_get_user_cache_dir (), "bpy-jupyter", name, NULL);
@@ -172,6 +206,80 @@ runtime_cache_read (const RuntimeCacheKey *key)
     Py_CLEAR (code);
   PyErr_Clear ();
   return code;
+}
+
+/* The n code objects packed in @combined (see the top of this file): the trailing
+ * constant's n - 1, then @combined itself. NULL (no Python error set) if it does
+ * not hold exactly that. Needs the GIL. */
+static PyObject *
+runtime_cache_unpack (PyObject *combined,
+                      guint     n)
+{
+  PyObject *consts = PyObject_GetAttrString (combined, "co_consts");
+  PyObject *others = NULL, *codes = NULL;
+  Py_ssize_t count;
+
+  if (consts == NULL || !PyTuple_Check (consts) || (count = PyTuple_Size (consts)) < 1)
+    goto out;
+  others = PyTuple_GetItem (consts, count - 1);  /* borrowed */
+  if (others == NULL || !PyTuple_Check (others) || PyTuple_Size (others) != (Py_ssize_t) n - 1)
+    goto out;
+  codes = PyTuple_New (n);
+  if (codes == NULL)
+    goto out;
+  for (guint i = 0; i + 1 < n; i++)
+    {
+      PyObject *code = PyTuple_GetItem (others, i);  /* borrowed */
+
+      if (code == NULL || !is_code_object (code))
+        {
+          Py_CLEAR (codes);
+          goto out;
+        }
+      Py_INCREF (code);
+      PyTuple_SetItem (codes, i, code);
+    }
+  Py_INCREF (combined);
+  PyTuple_SetItem (codes, n - 1, combined);
+out:
+  Py_XDECREF (consts);
+  PyErr_Clear ();
+  return codes;
+}
+
+/* The last of @codes carrying the others as its trailing constant, through
+ * code.replace(), or NULL (no Python error set). Needs the GIL. */
+static PyObject *
+runtime_cache_pack (PyObject *codes)
+{
+  Py_ssize_t n = PyTuple_Size (codes);
+  PyObject *last = PyTuple_GetItem (codes, n - 1);  /* borrowed */
+  PyObject *others = PyTuple_GetSlice (codes, 0, n - 1);
+  PyObject *consts = PyObject_GetAttrString (last, "co_consts");
+  PyObject *extra = NULL, *all = NULL, *replace = NULL, *kwargs = NULL, *args = NULL;
+  PyObject *combined = NULL;
+
+  if (others == NULL || consts == NULL)
+    goto out;
+  extra = PyTuple_Pack (1, others);
+  all = extra != NULL ? PySequence_Concat (consts, extra) : NULL;
+  replace = PyObject_GetAttrString (last, "replace");
+  kwargs = PyDict_New ();
+  args = PyTuple_New (0);
+  if (all == NULL || replace == NULL || kwargs == NULL || args == NULL ||
+      PyDict_SetItemString (kwargs, "co_consts", all) < 0)
+    goto out;
+  combined = PyObject_Call (replace, args, kwargs);
+out:
+  Py_XDECREF (others);
+  Py_XDECREF (consts);
+  Py_XDECREF (extra);
+  Py_XDECREF (all);
+  Py_XDECREF (replace);
+  Py_XDECREF (kwargs);
+  Py_XDECREF (args);
+  PyErr_Clear ();
+  return combined;
 }
 
 /* Writes a new file next to @path and renames it over @path: readers see the old
@@ -249,22 +357,46 @@ runtime_cache_write (const RuntimeCacheKey *key,
 }
 
 PyObject *
-bj_python_compile_cached (GBytes     *source,
-                          const char *filename)
+bj_python_compile_cached (GBytes * const     *sources,
+                          const char * const *filenames,
+                          guint               n)
 {
   RuntimeCacheKey key = { { 0 }, NULL };
-  gboolean have_key = runtime_cache_key (source, &key);
-  PyObject *code = have_key ? runtime_cache_read (&key) : NULL;
+  gboolean have_key;
+  PyObject *cached = NULL, *codes = NULL;
 
-  if (code == NULL)
+  g_return_val_if_fail (n > 0, NULL);
+
+  have_key = runtime_cache_key (sources, filenames, n, &key);
+  cached = have_key ? runtime_cache_read (&key) : NULL;
+  if (cached != NULL)
     {
-      g_autofree char *text = g_strndup (g_bytes_get_data (source, NULL),
-                                         g_bytes_get_size (source));
+      codes = runtime_cache_unpack (cached, n);
+      Py_DECREF (cached);
+    }
+  if (codes == NULL)
+    {
+      codes = PyTuple_New (n);
+      for (guint i = 0; codes != NULL && i < n; i++)
+        {
+          g_autofree char *text = g_strndup (g_bytes_get_data (sources[i], NULL),
+                                             g_bytes_get_size (sources[i]));
+          PyObject *code = Py_CompileString (text, filenames[i], Py_file_input);
 
-      code = Py_CompileString (text, filename, Py_file_input);
-      if (code != NULL && have_key)
-        runtime_cache_write (&key, code);
+          if (code == NULL)
+            Py_CLEAR (codes);
+          else
+            PyTuple_SetItem (codes, i, code);
+        }
+      if (codes != NULL && have_key)
+        {
+          PyObject *combined = runtime_cache_pack (codes);
+
+          if (combined != NULL)
+            runtime_cache_write (&key, combined);
+          Py_XDECREF (combined);
+        }
     }
   g_free (key.path);
-  return code;
+  return codes;
 }

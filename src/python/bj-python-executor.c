@@ -9,7 +9,7 @@
  * Python from 3.10 on.
  *
  * The language work (compiling cells, rich output, completion) is Python code in
- * bj_runtime.py, embedded as a resource; this file moves JSON text between it and
+ * the bj_runtime/ modules, embedded as resources; this file moves JSON text between it and
  * the kernel, and implements the hot paths: the stream writers and interrupt.
  */
 #define PY_SSIZE_T_CLEAN
@@ -32,7 +32,15 @@
 
 #define HELPER_MODULE_NAME "_bpy_jupyter_executor"
 #define RUNTIME_MODULE_NAME "_bpy_jupyter_runtime"
-#define RUNTIME_RESOURCE "/org/bpyjupyter/python/bj_runtime.py"
+#define RUNTIME_RESOURCE_DIR "/org/bpyjupyter/python/bj_runtime/"
+
+/* The runtime's modules (bj_runtime/), in the order they run: each imports only
+ * those before it. The last, the session, becomes the package itself, so the C
+ * side and hosts keep finding the entry points and user_ns on one module. */
+static const char * const runtime_modules[] = {
+  "boundary", "display", "completeness", "completion", "history", "session",
+};
+#define N_RUNTIME_MODULES G_N_ELEMENTS (runtime_modules)
 
 /**
  * BjPythonExecutor:
@@ -69,7 +77,7 @@ static void bj_python_executor_iface_init (BjExecutorInterface *iface);
 G_DEFINE_FINAL_TYPE_WITH_CODE (BjPythonExecutor, bj_python_executor, G_TYPE_OBJECT,
                                G_IMPLEMENT_INTERFACE (BJ_TYPE_EXECUTOR, bj_python_executor_iface_init))
 
-/* ---- the helper module: what bj_runtime.py calls back into ---- */
+/* ---- the helper module: what the runtime calls back into ---- */
 
 typedef struct {
   BjPythonExecutor *executor;
@@ -335,26 +343,124 @@ out:
   return ok;
 }
 
+/* Removes the runtime's modules from sys.modules. Needs the GIL. */
+static void
+unload_runtime_modules (void)
+{
+  PyObject *modules = PyImport_GetModuleDict ();
+
+  for (guint i = 0; i + 1 < N_RUNTIME_MODULES; i++)
+    {
+      g_autofree char *name = g_strconcat (RUNTIME_MODULE_NAME ".", runtime_modules[i], NULL);
+
+      if (PyDict_DelItemString (modules, name) < 0)
+        PyErr_Clear ();
+    }
+  if (PyDict_DelItemString (modules, RUNTIME_MODULE_NAME) < 0)
+    PyErr_Clear ();
+}
+
+/* A ModuleSpec for the package: without one, the import system derives the
+ * package's parent from its file name ("bj_runtime.py", not a package) and warns
+ * on every relative import that it disagrees with __package__. */
+static PyObject *
+package_spec (void)
+{
+  PyObject *machinery = PyImport_ImportModule ("importlib.machinery");
+  PyObject *spec_type = machinery ? PyObject_GetAttrString (machinery, "ModuleSpec") : NULL;
+  PyObject *args = Py_BuildValue ("(sO)", RUNTIME_MODULE_NAME, Py_None);
+  PyObject *kwargs = Py_BuildValue ("{sO}", "is_package", Py_True);
+  PyObject *spec = NULL;
+
+  if (spec_type != NULL && args != NULL && kwargs != NULL)
+    spec = PyObject_Call (spec_type, args, kwargs);
+  Py_XDECREF (machinery);
+  Py_XDECREF (spec_type);
+  Py_XDECREF (args);
+  Py_XDECREF (kwargs);
+  return spec;
+}
+
+/* Runs code as the module name of the runtime's package, which is put in
+ * sys.modules first so that the modules after it can import it. Returns a new
+ * reference, or NULL with a Python error set. Needs the GIL. */
+static PyObject *
+exec_runtime_module (const char *name,
+                     PyObject   *code,
+                     gboolean    is_package)
+{
+  PyObject *module = PyModule_New (name);
+  PyObject *spec = is_package ? package_spec () : NULL;
+  PyObject *path = is_package ? PyList_New (0) : NULL;
+  PyObject *package = PyUnicode_FromString (RUNTIME_MODULE_NAME);
+  gboolean ok = module != NULL && package != NULL &&
+                (!is_package || (spec != NULL && path != NULL));
+
+  ok = ok && PyObject_SetAttrString (module, "__package__", package) == 0;
+  if (ok && is_package)
+    ok = PyObject_SetAttrString (module, "__spec__", spec) == 0 &&
+         PyObject_SetAttrString (module, "__path__", path) == 0;
+  ok = ok && PyDict_SetItemString (PyImport_GetModuleDict (), name, module) == 0;
+  Py_XDECREF (spec);
+  Py_XDECREF (path);
+  Py_XDECREF (package);
+  Py_XDECREF (module);
+  /* PyImport_ExecCodeModule() runs the code in the module just put there. */
+  return ok ? PyImport_ExecCodeModule (name, code) : NULL;
+}
+
 static gboolean
 load_runtime (BjPythonExecutor  *self,
               GError           **error)
 {
-  g_autoptr(GBytes) source = NULL;
-  PyObject *code;
+  GBytes *sources[N_RUNTIME_MODULES] = { NULL };
+  char *filenames[N_RUNTIME_MODULES] = { NULL };
+  PyObject *codes = NULL;
+  gboolean ok = TRUE;
 
-  source = g_resources_lookup_data (RUNTIME_RESOURCE, G_RESOURCE_LOOKUP_FLAGS_NONE, error);
-  if (source == NULL)
-    return FALSE;
-
-  code = bj_python_compile_cached (source, "bj_runtime.py");
-  if (code != NULL)
+  for (guint i = 0; ok && i < N_RUNTIME_MODULES; i++)
     {
-      self->runtime = PyImport_ExecCodeModule (RUNTIME_MODULE_NAME, code);
-      Py_DECREF (code);
+      g_autofree char *path = g_strconcat (RUNTIME_RESOURCE_DIR, runtime_modules[i], ".py", NULL);
+
+      sources[i] = g_resources_lookup_data (path, G_RESOURCE_LOOKUP_FLAGS_NONE, error);
+      ok = sources[i] != NULL;
+      /* The session keeps the file name the runtime always had: tracebacks and the
+       * cache know the runtime by it. */
+      filenames[i] = i + 1 == N_RUNTIME_MODULES
+        ? g_strdup ("bj_runtime.py")
+        : g_strconcat ("bj_runtime/", runtime_modules[i], ".py", NULL);
     }
+  if (ok)
+    codes = bj_python_compile_cached (sources, (const char * const *) filenames,
+                                      N_RUNTIME_MODULES);
+  for (guint i = 0; codes != NULL && i < N_RUNTIME_MODULES; i++)
+    {
+      gboolean is_package = i + 1 == N_RUNTIME_MODULES;
+      g_autofree char *name = is_package
+        ? g_strdup (RUNTIME_MODULE_NAME)
+        : g_strconcat (RUNTIME_MODULE_NAME ".", runtime_modules[i], NULL);
+      PyObject *module = exec_runtime_module (name, PyTuple_GetItem (codes, i), is_package);
+
+      if (module == NULL)
+        break;
+      if (is_package)
+        self->runtime = module;
+      else
+        Py_DECREF (module);
+    }
+  Py_XDECREF (codes);
+  for (guint i = 0; i < N_RUNTIME_MODULES; i++)
+    {
+      g_clear_pointer (&sources[i], g_bytes_unref);
+      g_free (filenames[i]);
+    }
+  if (!ok)
+    return FALSE;
   if (self->runtime == NULL)
     {
       g_autofree char *message = fetch_python_error ();
+
+      unload_runtime_modules ();
       g_set_error (error, BJ_ERROR, BJ_ERROR_FAILED,
                    _("Cannot load the Python runtime: %s"), message);
       return FALSE;
@@ -681,8 +787,7 @@ bj_python_executor_dispose (GObject *object)
         }
       if (PyDict_DelItemString (modules, HELPER_MODULE_NAME) < 0)
         PyErr_Clear ();
-      if (PyDict_DelItemString (modules, RUNTIME_MODULE_NAME) < 0)
-        PyErr_Clear ();
+      unload_runtime_modules ();
       if (self->helper != NULL)
         {
           HelperState *state = PyModule_GetState (self->helper);

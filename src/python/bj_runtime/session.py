@@ -1,7 +1,11 @@
-"""Python half of the bpy-jupyter executor.
+"""Python half of the bpy-jupyter executor: the session.
 
-The C kernel embeds CPython, executes this file as the module ``bj_runtime``
-and calls the top-level functions below on its owner thread with the GIL held.
+The C kernel embeds CPython and executes the runtime's modules (this folder,
+embedded as resources) as the package ``_bpy_jupyter_runtime``: first the
+modules this one imports (boundary, display, completeness, completion,
+history: pure, no kernel state, tested in-process by tests/runtime), then this
+file as the package itself.  The C side calls the top-level functions below on
+its owner thread with the GIL held.
 Everything that is easier to get right in Python lives here: compiling cells,
 building MIME bundles, completion, introspection and history.
 
@@ -28,18 +32,15 @@ import builtins
 import contextlib
 import functools
 import getpass
-import importlib
 import io
 import json
 import keyword
 import linecache
-import math
 import os
 import re
 import signal
 import sys
 import threading
-import time
 import tokenize
 import types
 import weakref
@@ -47,33 +48,17 @@ from collections import deque
 
 import _bpy_jupyter_executor as _bj
 
-
-class _LazyModule:
-    """A module imported the first time one of its names is used.
-
-    These are costly to import (asyncio alone takes tens of milliseconds and
-    ~10 MB) and a kernel may never need them: a kernel must be ready and small at
-    once, inside Blender as much as standalone.
-    """
-
-    def __init__(self, name):
-        self._name = name
-
-    def __getattr__(self, attr):
-        module = importlib.import_module(self._name)
-        return getattr(module, attr)
-
+from .boundary import LazyModule as _LazyModule, _dumps, _safe_repr, _safe_str
+from .completeness import _completeness, _help_query
+from .completion import _clamp_cursor, _complete_live_name, _hidden, _live_name_at, _token_at_cursor
+from .display import _is_figure, _mime_value, format_bundle
+from .history import _history_rows, _HistoryStore
 
 asyncio = _LazyModule("asyncio")
 platform = _LazyModule("platform")
-pprint = _LazyModule("pprint")
 uuid = _LazyModule("uuid")
 _inspect = _LazyModule("inspect")
-# Only needed for rich output, errors, is_complete and history search: together
-# ~5 ms of every start otherwise.
-base64 = _LazyModule("base64")
-codeop = _LazyModule("codeop")
-fnmatch = _LazyModule("fnmatch")
+# Only needed for errors: ~1 ms of every start otherwise.
 traceback = _LazyModule("traceback")
 
 # inspect.CO_COROUTINE, without importing inspect for every cell.
@@ -191,51 +176,6 @@ _NO_STDIN = _KernelStdin()
 # JSON at the C boundary
 # --------------------------------------------------------------------------
 
-def _jsonable(obj):
-    """Coerce anything into strict JSON values.
-
-    Only used when json.dumps refuses the real thing: a stray NaN or a
-    non-serialisable metadata value must not lose the whole message.
-    """
-    if obj is None or isinstance(obj, (bool, int, str)):
-        return obj
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {str(key): _jsonable(value) for key, value in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(value) for value in obj]
-    if isinstance(obj, (bytes, bytearray, memoryview)):
-        return base64.b64encode(bytes(obj)).decode("ascii")
-    return _safe_str(obj)
-
-
-def _dumps(obj):
-    """Serialise for C: strict JSON, valid UTF-8.
-
-    Lone surrogates (from surrogateescape-decoded filenames, say) cannot be
-    encoded to UTF-8 by the C side, so they are replaced here.
-
-    ASCII output first: CPython escapes a string four times faster for it
-    (a 1.4 MB base64 image: 5 ms against 20), and it is valid UTF-8 as it
-    stands.  Surrogates show there as "\\ud..." escapes, lone or paired (any
-    character beyond the BMP); only then is the slower exact path taken.
-    """
-    try:
-        text = json.dumps(obj, allow_nan=False)
-    except (TypeError, ValueError, OverflowError, RecursionError):
-        obj = _jsonable(obj)
-        text = json.dumps(obj, allow_nan=False)
-    if "\\ud" not in text:
-        return text
-    text = json.dumps(obj, ensure_ascii=False, allow_nan=False)
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        text = text.encode("utf-8", "replace").decode("utf-8")
-    return text
-
-
 # Messages that are output of a cell, which a silent request must not publish.
 _OUTPUT_TYPES = frozenset((
     "stream", "display_data", "update_display_data", "execute_result", "error", "clear_output",
@@ -254,185 +194,11 @@ def _publish(msg_type, content):
     _bj.publish(msg_type, _dumps(content))
 
 
-def _safe_str(obj):
-    try:
-        return str(obj)
-    except Exception:
-        return object.__repr__(obj)
-
-
-def _safe_repr(obj):
-    try:
-        return repr(obj)
-    except Exception:
-        return object.__repr__(obj)
 
 
 # --------------------------------------------------------------------------
 # Rich output
 # --------------------------------------------------------------------------
-
-_REPR_METHODS = (
-    ("text/html", "_repr_html_"),
-    ("text/markdown", "_repr_markdown_"),
-    ("image/svg+xml", "_repr_svg_"),
-    ("image/png", "_repr_png_"),
-    ("image/jpeg", "_repr_jpeg_"),
-    ("text/latex", "_repr_latex_"),
-    ("application/json", "_repr_json_"),
-    ("application/javascript", "_repr_javascript_"),
-    ("application/pdf", "_repr_pdf_"),
-)
-_PRETTY_TYPES = (dict, list, tuple, set, frozenset)
-_PRETTY_MAX_ITEMS = 1000  # beyond this pprint's one-item-per-line output only gets in the way
-
-
-def _is_json_mime(mime):
-    return mime == "application/json" or mime.endswith("+json")
-
-
-def _is_text_mime(mime):
-    return (
-        mime.startswith("text/")
-        or mime.endswith(("+xml", "+json"))
-        or mime in ("application/json", "application/javascript")
-    )
-
-
-def _repr_method(obj, name):
-    """Look up a _repr_*_ method the way IPython does.
-
-    Classes are skipped (their _repr_html_ is an unbound function), and so are
-    objects that claim to have every attribute (proxies, mocks); many
-    libraries special-case IPython's canary name, so the same one is used.
-    """
-    try:
-        if getattr(obj, "_ipython_canary_method_should_not_exist_", None) is not None:
-            return None
-        method = getattr(obj, name, None)
-    except Exception:
-        return None
-    if _inspect.isclass(obj) and not isinstance(method, types.MethodType):
-        return None
-    return method if callable(method) else None
-
-
-def _report_formatter_error(obj, what, exc):
-    """A broken _repr_* must cost the user one representation, not the cell."""
-    lines = traceback.format_exception(type(exc), exc, exc.__traceback__.tb_next)
-    try:
-        sys.stderr.write(
-            "Error in %s.%s, representation skipped:\n%s"
-            % (type(obj).__name__, what, "".join(lines))
-        )
-    except Exception:
-        pass
-
-
-def _mime_value(mime, value):
-    """Normalise one representation to what the message spec carries, or None."""
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        raw = bytes(value)
-        if _is_text_mime(mime):
-            return raw.decode("utf-8", "replace")
-        return base64.b64encode(raw).decode("ascii")
-    if _is_json_mime(mime):
-        if isinstance(value, str):
-            try:
-                return json.loads(value)
-            except ValueError:
-                return None
-        return value
-    if isinstance(value, str):
-        return value
-    return None
-
-
-def _wanted(mime, include, exclude):
-    return (not include or mime in include) and not (exclude and mime in exclude)
-
-
-def _plain_text(obj):
-    try:
-        if isinstance(obj, _PRETTY_TYPES) and len(obj) <= _PRETTY_MAX_ITEMS:
-            return pprint.pformat(obj, sort_dicts=False)
-        return repr(obj)
-    except Exception as exc:
-        _report_formatter_error(obj, "__repr__", exc)
-        return object.__repr__(obj)
-
-
-def format_bundle(obj, include=None, exclude=None):
-    """Return (data, metadata) for obj, merging representations like IPython.
-
-    _repr_mimebundle_ goes first; the individual _repr_*_ methods fill in the
-    types it did not provide; text/plain is always there unless excluded.
-    """
-    data, metadata = {}, {}
-
-    # IPython's protocol for objects that publish themselves (ipywidgets 7
-    # among others): they get the call, and nothing else is shown.
-    method = _repr_method(obj, "_ipython_display_")
-    if method is not None:
-        try:
-            method()
-            return {}, {}
-        except Exception as exc:
-            _report_formatter_error(obj, "_ipython_display_", exc)
-
-    method = _repr_method(obj, "_repr_mimebundle_")
-    if method is not None:
-        try:
-            result = method(include=include, exclude=exclude)
-        except Exception as exc:
-            _report_formatter_error(obj, "_repr_mimebundle_", exc)
-            result = None
-        bundle, bundle_md = result, None
-        if isinstance(result, tuple) and len(result) == 2:
-            bundle, bundle_md = result
-        if isinstance(bundle, dict):
-            for mime, value in bundle.items():
-                value = _mime_value(str(mime), value)
-                if value is not None and _wanted(mime, include, exclude):
-                    data[str(mime)] = value
-        if isinstance(bundle_md, dict):
-            for key, value in bundle_md.items():
-                if _wanted(key, include, exclude):
-                    metadata[str(key)] = value
-
-    for mime, name in _REPR_METHODS:
-        if mime in data or not _wanted(mime, include, exclude):
-            continue
-        method = _repr_method(obj, name)
-        if method is None:
-            continue
-        try:
-            result = method()
-        except Exception as exc:
-            _report_formatter_error(obj, name, exc)
-            continue
-        md = None
-        if isinstance(result, tuple) and len(result) == 2:
-            result, md = result
-        value = None if result is None else _mime_value(mime, result)
-        if value is None:
-            continue
-        data[mime] = value
-        if md:
-            metadata[mime] = md
-
-    if "image/png" not in data and _wanted("image/png", include, exclude) and _is_figure(obj):
-        try:
-            png = _figure_png(obj)
-        except Exception as exc:
-            _report_formatter_error(obj, "savefig", exc)
-            png = None
-        if png is not None:
-            data["image/png"] = png
-
-    if "text/plain" not in data and _wanted("text/plain", include, exclude):
-        data["text/plain"] = _plain_text(obj)
-    return data, metadata
 
 
 class DisplayHandle:
@@ -811,27 +577,6 @@ def _fill_backend(module):
     module.show = show
     module.backend_version = "bpy-jupyter"
 
-
-def _is_figure(obj):
-    figure = sys.modules.get("matplotlib.figure")
-    return figure is not None and isinstance(obj, figure.Figure)
-
-
-def _figure_png(fig):
-    """PNG of a figure as IPython's inline support renders it, or None if empty.
-
-    Same arguments as IPython.core.pylabtools.print_figure, so notebooks
-    look the same on either kernel.
-    """
-    if not fig.axes and not fig.lines:
-        return None  # an empty figure is shown as its text form only
-    if fig.canvas is None:
-        from matplotlib.backend_bases import FigureCanvasBase
-        FigureCanvasBase(fig)
-    buffer = io.BytesIO()
-    fig.canvas.print_figure(buffer, format="png", facecolor=fig.get_facecolor(),
-                            edgecolor=fig.get_edgecolor(), dpi=fig.dpi, bbox_inches="tight")
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def _inline_pyplot():
@@ -1346,20 +1091,6 @@ def _usage_error(code, exc):
     return {"ename": "UsageError", "evalue": message, "traceback": ["UsageError: " + message]}
 
 
-_NAME = r"[^\W\d]\w*"
-_HELP_RE = re.compile(
-    r"^\s*(?P<pre>\?{1,2})?\s*(?P<name>%s(?:\s*\.\s*%s)*)\s*(?P<post>\?{1,2})?\s*$" % (_NAME, _NAME)
-)
-
-
-def _help_query(code):
-    """(name, detail_level) for `name?` / `name??` (or `?name`), else None."""
-    match = _HELP_RE.match(code)
-    if not match or bool(match.group("pre")) == bool(match.group("post")):
-        return None
-    marks = match.group("pre") or match.group("post")
-    return re.sub(r"\s+", "", match.group("name")), len(marks) - 1
-
 
 def _ends_with_semicolon(code):
     """Whether the last token is ';' (comments ignored), the REPL idiom for 'no output'."""
@@ -1587,55 +1318,6 @@ def _describe(obj, name, detail_level):
     return "\n".join(lines)
 
 
-def _token_at_cursor(code, cursor_pos):
-    """The dotted name to inspect at cursor_pos.
-
-    Follows IPython: when the cursor is inside a call's parentheses the
-    callee wins, since that is what shift-tab users want to see.
-    """
-    names, call_names, previous = [], [], None
-    line_offsets = [0]
-    for line in code.splitlines(True):
-        line_offsets.append(line_offsets[-1] + len(line))
-
-    def offset(position):
-        row, col = position
-        return line_offsets[min(row - 1, len(line_offsets) - 1)] + col
-
-    try:
-        for token in tokenize.generate_tokens(io.StringIO(code).readline):
-            start = offset(token.start)
-            # '|foo' at the very start of a line still means foo.
-            if start >= (cursor_pos + 1 if token.start[1] == 0 else cursor_pos):
-                break
-            if token.type == tokenize.NAME and not keyword.iskeyword(token.string):
-                after_dot = previous is not None and previous.exact_type == tokenize.DOT
-                if names and after_dot:
-                    names[-1] += "." + token.string
-                else:
-                    names.append(token.string)
-            elif token.type == tokenize.OP:
-                if token.string == "=" and names:
-                    names.pop()  # never inspect an assignment target
-                elif token.string == "(" and names:
-                    call_names.append(names[-1])
-                elif token.string == ")" and call_names:
-                    call_names.pop()
-            previous = token
-            if offset(token.end) > cursor_pos:
-                break
-    except (tokenize.TokenError, SyntaxError):
-        pass
-    if call_names:
-        return call_names[-1]
-    return names[-1] if names else ""
-
-
-def _clamp_cursor(code, cursor_pos):
-    if cursor_pos is None:
-        return len(code)
-    return max(0, min(int(cursor_pos), len(code)))
-
 
 def inspect(request_json):
     """Answer an inspect_request with a plain-text description."""
@@ -1694,10 +1376,6 @@ def _import_rlcompleter():
         _rlcompleter = rlcompleter
     return _rlcompleter
 
-
-def _hidden(name, typed):
-    """Private names are offered only once the user has typed the underscore, as in IPython."""
-    return name.startswith("_") and not typed.startswith("_")
 
 
 def _jedi_signature(completion):
@@ -1774,86 +1452,6 @@ def _complete_with_rlcompleter(code, cursor_pos):
 # The dotted name being typed, at the end of the text before the cursor:
 # group 1 the object's path with its trailing dot (may be empty), group 2 the
 # part of the last name typed so far (may be empty after a dot).
-_NAME_AT_END = re.compile(r"((?:[^\W\d]\w*\.)*)([^\W\d]\w*|(?<=\.))$")
-
-
-def _live_name_at(code, cursor_pos):
-    """(object or None, prefix, start) when the cursor ends a name answered from
-    live objects, else None.
-
-    A plain name, or an attribute of a plain dotted path that resolves without
-    calling anything, is answered exactly by the namespace and dir(), some twenty
-    to eighty times faster than jedi: that keeps completion near a millisecond
-    where it is most used. Imports, strings, comments and anything involving
-    calls or subscripts are left to jedi.
-    """
-    line_start = code.rfind("\n", 0, cursor_pos) + 1
-    line = code[line_start:cursor_pos]
-    match = _NAME_AT_END.search(line)
-    if match is None or not match.group(0):
-        return None
-    before = line[:match.start()]
-    if (before.rstrip().endswith((".", ")", "]")) or re.match(r"\s*(import|from)\b", line)
-            or before.count('"') % 2 or before.count("'") % 2 or "#" in before):
-        return None
-    path, prefix = match.group(1), match.group(2)
-    start = line_start + match.start(2)
-    if not path:
-        return None, prefix, start
-    parts = path[:-1].split(".")
-    if parts[0] in user_ns:
-        obj = user_ns[parts[0]]
-    elif hasattr(builtins, parts[0]):
-        obj = getattr(builtins, parts[0])
-    else:
-        return None
-    try:
-        for part in parts[1:]:
-            obj = getattr(obj, part)
-    except Exception:
-        return None
-    return (obj,), prefix, start
-
-
-def _kind_of(obj):
-    if isinstance(obj, types.ModuleType):
-        return "module"
-    if isinstance(obj, type):
-        return "class"
-    if callable(obj):
-        return "function"
-    return "instance"
-
-
-def _complete_live_name(owner, prefix, start):
-    """Matches and their types for a name (owner None) or an attribute of owner[0]."""
-    if owner is None:
-        names = set(user_ns) | set(vars(builtins)) | set(keyword.kwlist)
-
-        def lookup(name):
-            if keyword.iskeyword(name):
-                return None
-            return user_ns[name] if name in user_ns else getattr(builtins, name, None)
-    else:
-        try:
-            names = set(dir(owner[0]))
-        except Exception:
-            names = set()
-
-        def lookup(name):
-            try:
-                return getattr(owner[0], name)
-            except Exception:
-                return None
-    matches = sorted(name for name in names
-                     if name.startswith(prefix) and not _hidden(name, prefix))
-    end = start + len(prefix)
-    described = []
-    for name in matches:
-        kind = "keyword" if owner is None and keyword.iskeyword(name) else _kind_of(lookup(name))
-        described.append({"start": start, "end": end, "text": name, "type": kind, "signature": ""})
-    return matches, described
-
 
 def complete(request_json):
     """Answer a complete_request: live names and attributes from the namespace,
@@ -1863,11 +1461,11 @@ def complete(request_json):
         request = json.loads(request_json)
         code = request.get("code") or ""
         cursor_end = cursor_start = _clamp_cursor(code, request.get("cursor_pos"))
-        plain = _live_name_at(code, cursor_end)
+        plain = _live_name_at(code, cursor_end, user_ns)
         jedi = _import_jedi() if plain is None else None
         if plain is not None:
             cursor_start = plain[2]
-            matches, described = _complete_live_name(*plain)
+            matches, described = _complete_live_name(*plain, user_ns)
             metadata = {"_jupyter_types_experimental": described}
         elif jedi:
             try:
@@ -1888,62 +1486,11 @@ def complete(request_json):
 # is_complete
 # --------------------------------------------------------------------------
 
-def _indent_of(line):
-    expanded = line.expandtabs(4)
-    return len(expanded) - len(expanded.lstrip())
-
-
-_LAYOUT_TOKENS = (tokenize.NEWLINE, tokenize.NL, tokenize.COMMENT, tokenize.ENDMARKER)
-
-
-def _opens_block(line):
-    """Whether a physical line ends in ':' (ignoring a comment)."""
-    significant = None
-    try:
-        for token in tokenize.generate_tokens(io.StringIO(line.strip() + "\n").readline):
-            if token.type not in _LAYOUT_TOKENS:
-                significant = token
-    except (tokenize.TokenError, SyntaxError):
-        return False  # an open bracket or string: not a block header
-    return significant is not None and significant.type == tokenize.OP and significant.string == ":"
-
-
-def _ends_inside_block(code):
-    """Whether the last line is still inside an indented block, which the user may extend."""
-    try:
-        tokens = list(tokenize.generate_tokens(io.StringIO(code).readline))
-    except (tokenize.TokenError, SyntaxError):
-        return False
-    kinds = [token.type for token in tokens if token.type != tokenize.ENDMARKER]
-    return bool(kinds) and kinds[-1] == tokenize.DEDENT
-
-
-def _completeness(code):
-    if not code.strip() or _help_query(code) is not None:
-        return {"status": "complete"}
-    compiler = codeop.CommandCompiler()
-    compiler.compiler.flags |= _future_flags | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
-    try:
-        compiled = compiler(code, "<input>", "exec")
-    except (SyntaxError, OverflowError, ValueError, TypeError, MemoryError, RecursionError):
-        return {"status": "invalid"}
-
-    lines = [line for line in code.splitlines() if line.strip()]
-    last = lines[-1] if lines else ""
-    if compiled is None:
-        indent = _indent_of(last) + (4 if _opens_block(last) else 0)
-        return {"status": "incomplete", "indent": " " * indent}
-    # Complete as far as the compiler is concerned, but a block is still open
-    # and the user has not ended it with a blank line (as in the REPL).
-    if code.splitlines()[-1].strip() and not code.endswith("\n") and _ends_inside_block(code):
-        return {"status": "incomplete", "indent": " " * _indent_of(last)}
-    return {"status": "complete"}
-
 
 def is_complete(request_json):
     """Answer an is_complete_request the way IPython does where it matters to consoles."""
     try:
-        reply = _completeness(json.loads(request_json).get("code") or "")
+        reply = _completeness(json.loads(request_json).get("code") or "", _future_flags)
     except BaseException:
         reply = {"status": "unknown"}
     return _dumps(reply)
@@ -1953,363 +1500,9 @@ def is_complete(request_json):
 # History
 # --------------------------------------------------------------------------
 
-_HISTORY_LIMIT = 10000  # entries kept for requests, and in the file after compaction
-_HISTORY_COMPACT_BYTES = 1 << 20  # below this size the file is never rewritten
-_O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
-_json_string = json.encoder.encode_basestring_ascii  # str -> quoted ASCII JSON, in C
-try:
-    import fcntl as _fcntl
-except ImportError:  # Windows
-    _fcntl = None
+_history = _HistoryStore(kernel_name=lambda: getattr(_bj, "kernel_name", None),
+                         host_stderr=lambda: _host_streams[1])
 
-
-def _optional_int(value):
-    return None if value is None else int(value)
-
-
-class _HistoryStore:
-    """Input history that outlives the kernel process, per kernel name.
-
-    One JSON object per line in $XDG_DATA_HOME/bpy-jupyter/history/<kernel>.jsonl:
-    {"session", "started"} when a session starts, {"session", "line",
-    "input"} before a cell runs (so a cell that kills the kernel is still
-    remembered) and {"session", "line", "output"} when it had a result
-    (written with the next record).  That is one append, a few system calls,
-    per cell; the file is rewritten (to the last _HISTORY_LIMIT entries) only
-    when a session starts and the file has doubled since it was last
-    compacted.
-
-    Beside it, <kernel>.state holds {"last_session", "compacted_size"} and is
-    the lock: kernels of the same name running at once get distinct session
-    numbers, and none appends while another compacts.
-
-    Nothing here may fail a cell: an unreadable or unwritable file costs one
-    warning on the host's stderr, and the history of the running session is
-    then kept in memory only.  Lines that do not parse are skipped.
-    """
-
-    def __init__(self):
-        self.session = None
-        # [session, line, input, output-or-None] recorded by this process, which
-        # may span sessions (a host restarting its kernel keeps the runtime)
-        self.current = deque(maxlen=_HISTORY_LIMIT)
-        self.path = None
-        self.state_path = None
-        self.state_fd = None
-        self.history_fd = None
-        self.pending = []  # records written with the next one (see _write)
-        self.writable = True
-        self.warned = False
-        # entries read from the file so far, and where the reading stopped,
-        # so a request reads only what was appended since
-        self.read_entries = {}
-        self.read_key = None
-        self.read_offset = 0
-
-    # -- files ---------------------------------------------------------------
-
-    def _locate(self):
-        if self.path is not None:
-            return
-        base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
-        name = getattr(_bj, "kernel_name", None) or "python"
-        name = re.sub(r"[^\w.-]", "_", str(name)).lstrip(".") or "python"
-        directory = os.path.join(base, "bpy-jupyter", "history")
-        self.path = os.path.join(directory, name + ".jsonl")
-        self.state_path = os.path.join(directory, name + ".state")
-
-    def _warn(self, exc):
-        """Once per process, on the host's stderr: the notebook is not the place."""
-        self.writable = False
-        if self.warned:
-            return
-        self.warned = True
-        stream = _host_streams[1] or sys.__stderr__
-        with contextlib.suppress(Exception):
-            stream.write("bpy-jupyter: the input history is not saved to %s (kept in memory "
-                         "for this session only): %s\n" % (self.path, exc))
-            stream.flush()
-
-    @contextlib.contextmanager
-    def _lock(self, exclusive):
-        """The state file's lock; for the rare paths (session start, compaction)."""
-        if _fcntl is None:  # Windows: no locking, best effort
-            yield
-            return
-        _fcntl.flock(self.state_fd, _fcntl.LOCK_EX if exclusive else _fcntl.LOCK_SH)
-        try:
-            yield
-        finally:
-            _fcntl.flock(self.state_fd, _fcntl.LOCK_UN)
-
-    def _open_history(self):
-        if self.history_fd is not None:
-            os.close(self.history_fd)
-            self.history_fd = None
-        self.history_fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | _O_CLOEXEC, 0o600)
-
-    def _append(self, data):
-        """Append bytes to the history file through the descriptor kept open.
-
-        Another kernel's compaction replaces the file: the old one then has no
-        links left, and is reopened.  Called with the state lock held (shared
-        or exclusive), so no compaction runs in between.
-        """
-        if self.history_fd is None or os.fstat(self.history_fd).st_nlink == 0:
-            self._open_history()
-        view = memoryview(data)
-        while view:
-            view = view[os.write(self.history_fd, view):]
-
-    def _write(self, record=None):
-        """Write the pending records and this one, in one go.
-
-        Once per cell: a result's output record waits for the next cell's
-        input record (or a history request, or shutdown), which halves what
-        history costs a cell.  Losing the last output when the process dies
-        is an acceptable price; losing an input would not be, so an input is
-        never kept waiting.
-        """
-        if not self.writable:
-            return
-        records, self.pending = self.pending, []
-        if record is not None:
-            records.append(record)
-        if not records:
-            return
-        try:
-            data = "".join(records).encode("ascii")
-            if _fcntl is None:
-                self._append(data)
-                return
-            _fcntl.flock(self.state_fd, _fcntl.LOCK_SH)
-            try:
-                self._append(data)
-            finally:
-                _fcntl.flock(self.state_fd, _fcntl.LOCK_UN)
-        except Exception as exc:
-            self._warn(exc)
-
-    def _read_state(self):
-        os.lseek(self.state_fd, 0, os.SEEK_SET)
-        chunks = []
-        while True:
-            chunk = os.read(self.state_fd, 65536)
-            if not chunk:
-                break
-            chunks.append(chunk)
-        try:
-            state = json.loads(b"".join(chunks).decode("utf-8"))
-            return int(state["last_session"]), int(state.get("compacted_size") or 0)
-        except Exception:
-            return None, 0  # new, or damaged: rebuilt from the history itself
-
-    def _write_state(self, last_session, compacted_size):
-        data = json.dumps({"last_session": last_session, "compacted_size": compacted_size}).encode()
-        os.lseek(self.state_fd, 0, os.SEEK_SET)
-        os.ftruncate(self.state_fd, 0)
-        os.write(self.state_fd, data)
-
-    @staticmethod
-    def _parse(lines, entries, sessions=None):
-        """Fold history lines into entries {(session, line): [s, l, input, output]}."""
-        for raw in lines:
-            try:
-                record = json.loads(raw)
-                session = int(record["session"])
-            except Exception:
-                continue
-            if sessions is not None:
-                sessions.add(session)
-            if "line" not in record:
-                continue
-            try:
-                key = (session, int(record["line"]))
-            except Exception:
-                continue
-            if isinstance(record.get("input"), str):
-                entries[key] = [key[0], key[1], record["input"], None]
-            elif key in entries and "output" in record:
-                output = record["output"]
-                entries[key][3] = output if isinstance(output, str) else None
-
-    def _read_lines(self, offset=0):
-        """Complete lines from offset on, and the offset after them."""
-        with open(self.path, "rb") as f:
-            f.seek(offset)
-            data = f.read()
-        end = data.rfind(b"\n") + 1
-        return data[:end].decode("utf-8", "replace").splitlines(), offset + end
-
-    def _compact(self):
-        """Rewrite the file with its last _HISTORY_LIMIT entries; returns the new size."""
-        lines, _ = self._read_lines()
-        entries, sessions = {}, set()
-        self._parse(lines, entries, sessions=sessions)
-        kept = sorted(entries.values())[-_HISTORY_LIMIT:]
-        records = [{"session": max(sessions)}] if sessions else []
-        for session, line, source, output in kept:
-            records.append({"session": session, "line": line, "input": source})
-            if output is not None:
-                records.append({"session": session, "line": line, "output": output})
-        temporary = "%s.%d.tmp" % (self.path, os.getpid())
-        try:
-            with open(temporary, "w", encoding="ascii") as f:
-                f.write("".join(json.dumps(record) + "\n" for record in records))
-            os.replace(temporary, self.path)
-        finally:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
-        return os.path.getsize(self.path)
-
-    def _max_session_in_file(self):
-        sessions = set()
-        with contextlib.suppress(Exception):
-            self._parse(self._read_lines()[0], {}, sessions=sessions)
-        return max(sessions, default=0)
-
-    def start_session(self):
-        """The current session number, allocated on first use.
-
-        Lazily, so a kernel start costs no file access at all.
-        """
-        if self.session is not None:
-            return self.session
-        self._locate()
-        try:
-            if self.state_fd is None:
-                os.makedirs(os.path.dirname(self.path), mode=0o700, exist_ok=True)
-                self.state_fd = os.open(self.state_path, os.O_RDWR | os.O_CREAT | _O_CLOEXEC, 0o600)
-            with self._lock(exclusive=True):
-                last, compacted = self._read_state()
-                if last is None:
-                    last = self._max_session_in_file()
-                self.session = last + 1
-                try:
-                    size = os.path.getsize(self.path)
-                except FileNotFoundError:
-                    size = 0
-                if size > max(_HISTORY_COMPACT_BYTES, 2 * compacted):
-                    compacted = self._compact()
-                self._write_state(self.session, compacted)
-                self._append((json.dumps({"session": self.session, "started": time.strftime(
-                    "%Y-%m-%dT%H:%M:%SZ", time.gmtime())}) + "\n").encode("ascii"))
-        except Exception as exc:
-            if self.session is None:
-                last = max((entry[0] for entry in self.current), default=0)
-                self.session = max(self._max_session_in_file(), last) + 1
-            self._warn(exc)
-        return self.session
-
-    def close(self):
-        self.flush()
-        for name in ("history_fd", "state_fd"):
-            fd = getattr(self, name)
-            setattr(self, name, None)
-            if fd is not None:
-                with contextlib.suppress(OSError):
-                    os.close(fd)
-        self.writable = False
-
-    # -- recording -----------------------------------------------------------
-
-    @staticmethod
-    def _line(session, line, key, text):
-        """One record as JSON text, formatted by hand: json.dumps would double the cost."""
-        text = text if isinstance(text, str) else _safe_str(text)
-        return '{"session": %d, "line": %d, "%s": %s}\n' % (session, line, key, _json_string(text))
-
-    def record_input(self, line, source):
-        if self.session is not None and self.current and line <= self.current[-1][1]:
-            # The count went back: the kernel was restarted around this runtime
-            # (same process, same executor), which is a new session too.
-            self.session = None
-        session = self.start_session()
-        entry = [session, line, source, None]
-        self.current.append(entry)
-        self._write(self._line(session, line, "input", source))
-        return entry
-
-    def record_output(self, entry, text):
-        entry[3] = text
-        if self.writable:
-            self.pending.append(self._line(entry[0], entry[1], "output", text))
-
-    def flush(self):
-        if self.pending:
-            self._write()
-
-    # -- reading -------------------------------------------------------------
-
-    def _from_file(self):
-        """Entries in the file, read incrementally."""
-        try:
-            stat = os.stat(self.path)
-        except OSError:
-            return []
-        key = (stat.st_dev, stat.st_ino)
-        if key != self.read_key or stat.st_size < self.read_offset:
-            self.read_key, self.read_offset, self.read_entries = key, 0, {}  # new or compacted file
-        if stat.st_size > self.read_offset:
-            lines, self.read_offset = self._read_lines(self.read_offset)
-            self._parse(lines, self.read_entries)
-            if len(self.read_entries) > 2 * _HISTORY_LIMIT:
-                kept = sorted(self.read_entries.items())[-_HISTORY_LIMIT:]
-                self.read_entries = dict(kept)
-        return list(self.read_entries.values())
-
-    def entries(self):
-        """Every known entry, oldest first, at most _HISTORY_LIMIT of them.
-
-        This process's own entries come from memory, so they are complete even
-        when the file could not be written.
-        """
-        self.start_session()
-        self.flush()
-        try:
-            merged = {(entry[0], entry[1]): entry for entry in self._from_file()}
-        except Exception:
-            merged = {}
-        for entry in self.current:
-            merged[entry[0], entry[1]] = entry
-        return [merged[key] for key in sorted(merged)[-_HISTORY_LIMIT:]]
-
-
-_history = _HistoryStore()
-
-
-def _history_rows(request):
-    kind = request.get("hist_access_type") or "tail"
-    n = _optional_int(request.get("n"))
-    entries = _history.entries()
-
-    if kind == "range":
-        session = _optional_int(request.get("session")) or 0
-        if session <= 0:
-            session += _history.session  # 0 is this session, -1 the one before
-        start = _optional_int(request.get("start"))
-        stop = _optional_int(request.get("stop"))
-        start = 1 if start is None else start
-        return [e for e in entries
-                if e[0] == session and e[1] >= start and (not stop or e[1] < stop)]
-    if kind == "search":
-        pattern = request.get("pattern") or "*"
-        entries = [e for e in entries if fnmatch.fnmatchcase(e[2], pattern)]
-        if request.get("unique"):
-            seen, latest_first = set(), []
-            for entry in reversed(entries):
-                if entry[2] not in seen:
-                    seen.add(entry[2])
-                    latest_first.append(entry)
-            entries = latest_first[::-1]
-        if n is not None:
-            entries = entries[-n:] if n > 0 else []
-        return entries
-    if kind == "tail":
-        if n is not None:
-            entries = entries[-n:] if n > 0 else []
-        return entries
-    return []
 
 
 def history(request_json):
@@ -2321,7 +1514,7 @@ def history(request_json):
     """
     try:
         request = json.loads(request_json)
-        entries = _history_rows(request)
+        entries = _history_rows(_history, request)
         if request.get("output"):
             rows = [[e[0], e[1], [e[2], e[3]]] for e in entries]
         else:
