@@ -36,8 +36,12 @@ MODULES = {
     "PIL": "python3-pil",
 }
 
-missing = ["%s (%s)" % (package, name) for name, package in PROGRAMS.items()
-           if shutil.which(name) is None]
-missing += ["%s (Python module %s)" % (package, name) for name, package in MODULES.items()
-            if importlib.util.find_spec(name) is None]
+missing = [
+    "%s (%s)" % (package, name) for name, package in PROGRAMS.items() if shutil.which(name) is None
+]
+missing += [
+    "%s (Python module %s)" % (package, name)
+    for name, package in MODULES.items()
+    if importlib.util.find_spec(name) is None
+]
 sys.stdout.write("".join(line + "\n" for line in missing))
