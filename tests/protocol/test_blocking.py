@@ -30,9 +30,14 @@ def module_kernelspec(mode):
         raise RuntimeError(
             "BJ_MODULE_DIR (%r) must name the folder of the built _bpy_jupyter" % MODULE_DIR
         )
+    # A sanitizer build's module needs its runtime loaded first; CPython's own
+    # allocations at exit are no leaks of ours.
+    preload = os.environ.get("BJ_SANITIZER_PRELOAD", "")
+    sanitized = ["env", "LD_PRELOAD=" + preload, "ASAN_OPTIONS=detect_leaks=0"] if preload else []
     return bjkernelspec.add_kernelspec(
         "bj-module-" + mode,
-        [
+        sanitized
+        + [
             "/usr/bin/python3",
             os.path.join(HERE, "module_kernel.py"),
             mode,

@@ -130,8 +130,8 @@ class Usage(bjtest.KernelTestCase):
         self.assertEqual(second["hostname"], socket.gethostname())
         self.assertEqual(second["pid"], self.kernel.popen.pid)
         self.assertEqual(second["cpu_count"], os.cpu_count())
-        self.assertEqual(first["kernel_cpu"], 0.0)  # psutil's first reading
-        self.assertGreaterEqual(second["kernel_cpu"], 0.0)
+        for reading in (first, second):
+            self.assertGreaterEqual(reading["kernel_cpu"], 0.0)
         self.assertGreater(second["kernel_memory"], 1 << 20)
         memory = second["host_virtual_memory"]
         self.assertEqual(
