@@ -16,10 +16,44 @@ import sys
 
 # bpy.app.translations.locales of Blender 3.4 (4.x adds to it, keeping these).
 BLENDER_LOCALES = (
-    "en_US", "es", "fr_FR", "ja_JP", "sk_SK", "vi_VN", "zh_CN", "cs_CZ", "de_DE", "it_IT",
-    "ko_KR", "pt_BR", "pt_PT", "ru_RU", "uk_UA", "zh_TW", "ab", "ar_EG", "ca_AD", "eo",
-    "eu_EU", "fa_IR", "fi_FI", "ha", "he_IL", "hi_IN", "hr_HR", "hu_HU", "id_ID", "ka",
-    "ky_KG", "nl_NL", "pl_PL", "sr_RS", "sr_RS@latin", "sv_SE", "th_TH", "tr_TR",
+    "en_US",
+    "es",
+    "fr_FR",
+    "ja_JP",
+    "sk_SK",
+    "vi_VN",
+    "zh_CN",
+    "cs_CZ",
+    "de_DE",
+    "it_IT",
+    "ko_KR",
+    "pt_BR",
+    "pt_PT",
+    "ru_RU",
+    "uk_UA",
+    "zh_TW",
+    "ab",
+    "ar_EG",
+    "ca_AD",
+    "eo",
+    "eu_EU",
+    "fa_IR",
+    "fi_FI",
+    "ha",
+    "he_IL",
+    "hi_IN",
+    "hr_HR",
+    "hu_HU",
+    "id_ID",
+    "ka",
+    "ky_KG",
+    "nl_NL",
+    "pl_PL",
+    "sr_RS",
+    "sr_RS@latin",
+    "sv_SE",
+    "th_TH",
+    "tr_TR",
 )
 
 # Blender's own default context: what bpy means by "no context".
@@ -32,9 +66,11 @@ def blender_locale(language):
         return language
     matches = [loc for loc in BLENDER_LOCALES if loc.split("_")[0].split("@")[0] == language]
     if len(matches) != 1:
-        raise SystemExit("make-translations.py: no single Blender locale for the catalogue "
-                         "%r (candidates: %s); name the .po after one of %s"
-                         % (language, matches or "none", ", ".join(BLENDER_LOCALES)))
+        raise SystemExit(
+            "make-translations.py: no single Blender locale for the catalogue "
+            "%r (candidates: %s); name the .po after one of %s"
+            % (language, matches or "none", ", ".join(BLENDER_LOCALES))
+        )
     return matches[0]
 
 
@@ -44,8 +80,14 @@ def parse_po(path):
     with open(path, encoding="utf-8") as f:
         blocks = f.read().split("\n\n")
     for block in blocks:
-        entry = {"msgctxt": None, "msgid": None, "msgid_plural": None, "msgstr": {},
-                 "references": [], "flags": set()}
+        entry = {
+            "msgctxt": None,
+            "msgid": None,
+            "msgid_plural": None,
+            "msgstr": {},
+            "references": [],
+            "flags": set(),
+        }
         field = None
         for line in block.splitlines():
             line = line.strip()
@@ -67,7 +109,7 @@ def parse_po(path):
             else:
                 keyword, _, value = line.partition(" ")
                 if keyword.startswith("msgstr["):
-                    field = int(keyword[len("msgstr["):-1])
+                    field = int(keyword[len("msgstr[") : -1])
                     entry["msgstr"][field] = ast.literal_eval(value)
                 elif keyword == "msgstr":
                     field = 0

@@ -33,10 +33,12 @@ import kernels  # noqa: E402
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
+
 # bjblender's command server, without the add-on (the bench enables it itself, timed).
 def driver(mode):
     return lambda cmd_dir: bjblender.driver_source(
-        cmd_dir, after='print("bench-driver: ready (%s)", flush=True)\n' % mode)
+        cmd_dir, after='print("bench-driver: ready (%s)", flush=True)\n' % mode
+    )
 
 
 # Helpers defined once in Blender (as _bench) for the commands below.
@@ -150,8 +152,8 @@ def group_members(pgid):
                 stat = f.read()
         except OSError:
             continue
-        comm = stat[stat.index("(") + 1:stat.rindex(")")]
-        fields = stat[stat.rindex(")") + 2:].split()
+        comm = stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2 :].split()
         if int(fields[2]) == pgid and fields[0] != "Z":
             out[int(entry)] = comm
     return out
@@ -162,8 +164,12 @@ class GuiBlender(bjblender.BlenderGUI):
 
     def __init__(self, mode, name=None):
         self.mode = mode
-        env = {"PYTHONPATH": None, "PYTHONHOME": None, "VIRTUAL_ENV": None,
-               "DBUS_SESSION_BUS_ADDRESS": None}
+        env = {
+            "PYTHONPATH": None,
+            "PYTHONHOME": None,
+            "VIRTUAL_ENV": None,
+            "DBUS_SESSION_BUS_ADDRESS": None,
+        }
         if kernels.BYTECODE_CACHE:
             env["XDG_CACHE_HOME"] = kernels.BYTECODE_CACHE
         super().__init__(name="bj-bench-%s" % (name or mode), driver=driver(mode), env=env)

@@ -49,8 +49,10 @@ def main():
                             if content.get("status") != "ok":
                                 raise RuntimeError("execute failed: %r" % content)
                             reply = True
-                        elif json.loads(frames[i + 2])["msg_type"] == "status" and \
-                                json.loads(frames[i + 5]).get("execution_state") == "idle":
+                        elif (
+                            json.loads(frames[i + 2])["msg_type"] == "status"
+                            and json.loads(frames[i + 5]).get("execution_state") == "idle"
+                        ):
                             idle = True
                 lat.append(time.perf_counter() - t0)
             except Exception as e:  # noqa: BLE001  counted as lost by the parent

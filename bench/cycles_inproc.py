@@ -20,7 +20,7 @@ import sys
 import threading
 import time
 
-args = sys.argv[sys.argv.index("--") + 1:] if "--" in sys.argv else sys.argv[1:]
+args = sys.argv[sys.argv.index("--") + 1 :] if "--" in sys.argv else sys.argv[1:]
 module_dir, bench_dir, n, work, out_path = args[0], args[1], int(args[2]), args[3], args[4]
 sys.path.insert(0, module_dir)
 sys.path.insert(0, bench_dir)
@@ -68,6 +68,7 @@ def main():
 
     # still serving afterwards
     import rawclient
+
     k.start(path)
     with open(path) as f:
         conn = json.load(f)
@@ -93,8 +94,9 @@ def main():
     th.join(5)
     res["works_after"] = "rt_s" in outcome
     if not res["works_after"]:
-        res["problems"].append("the kernel did not execute after the cycles: %s"
-                               % outcome.get("error", "timeout"))
+        res["problems"].append(
+            "the kernel did not execute after the cycles: %s" % outcome.get("error", "timeout")
+        )
     with open(out_path, "w") as f:
         json.dump(res, f)
 

@@ -18,18 +18,50 @@ import standalone
 from report import Row, fmt_lines_per_s, fmt_mb, log, median, ms, summary
 
 NAME = "headless"
-FULL = dict(launch_n=8, warmup=50, jc_n=500, raw_n=2000, rt_block=10, fp_n=20, fp_block=5,
-            tp_lines=1_000_000, tp_reps=3, png_n=30, png_block=5, conc_clients=10, conc_cells=200,
-            conc_reps=2, idle_s=30, cycles=1000)
-QUICK = dict(launch_n=1, warmup=20, jc_n=100, raw_n=300, rt_block=10, fp_n=4, fp_block=2,
-             tp_lines=200_000, tp_reps=1, png_n=6, png_block=3, conc_clients=10, conc_cells=30,
-             conc_reps=1, idle_s=5, cycles=100)
+FULL = dict(
+    launch_n=8,
+    warmup=50,
+    jc_n=500,
+    raw_n=2000,
+    rt_block=10,
+    fp_n=20,
+    fp_block=5,
+    tp_lines=1_000_000,
+    tp_reps=3,
+    png_n=30,
+    png_block=5,
+    conc_clients=10,
+    conc_cells=200,
+    conc_reps=2,
+    idle_s=30,
+    cycles=1000,
+)
+QUICK = dict(
+    launch_n=1,
+    warmup=20,
+    jc_n=100,
+    raw_n=300,
+    rt_block=10,
+    fp_n=4,
+    fp_block=2,
+    tp_lines=200_000,
+    tp_reps=1,
+    png_n=6,
+    png_block=3,
+    conc_clients=10,
+    conc_cells=30,
+    conc_reps=1,
+    idle_s=5,
+    cycles=100,
+)
 
 # Blender alone: when --python code starts (CLOCK_MONOTONIC, as perf_counter), VmRSS.
-FLOOR_CODE = ("import time, sys\n"
-              "t = time.perf_counter()\n"
-              "rss = [l.split()[1] for l in open('/proc/self/status') if l.startswith('VmRSS:')][0]\n"
-              "open(%r, 'w').write('%%r %%s' %% (t, rss))\n")
+FLOOR_CODE = (
+    "import time, sys\n"
+    "t = time.perf_counter()\n"
+    "rss = [l.split()[1] for l in open('/proc/self/status') if l.startswith('VmRSS:')][0]\n"
+    "open(%r, 'w').write('%%r %%s' %% (t, rss))\n"
+)
 
 
 def blender_floor(blender, tmp, env):
@@ -39,32 +71,48 @@ def blender_floor(blender, tmp, env):
     if os.path.exists(out):
         os.unlink(out)
     t0 = time.perf_counter()
-    subprocess.run([blender, "-b", "--factory-startup", "--python-expr", FLOOR_CODE % out],
-                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                   env=kernels._env(env), timeout=60, check=True, start_new_session=True)
+    subprocess.run(
+        [blender, "-b", "--factory-startup", "--python-expr", FLOOR_CODE % out],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=kernels._env(env),
+        timeout=60,
+        check=True,
+        start_new_session=True,
+    )
     t_exit = time.perf_counter() - t0
     t_py, rss = open(out).read().split()
     return {"python_s": float(t_py) - t0, "exit_s": t_exit, "rss_kb": int(rss)}
 
 
-NOOP_CODE = ("import io, sys, time\n"
-             "class W(io.TextIOBase):\n"
-             "    def write(self, s): return len(s)\n"
-             "out, sys.stdout = sys.stdout, W()\n"
-             "t = time.perf_counter()\n"
-             "for i in range(%d): print(i)\n"
-             "t = time.perf_counter() - t\n"
-             "sys.stdout = out\n"
-             "open(%r, 'w').write(repr(t))\n")
+NOOP_CODE = (
+    "import io, sys, time\n"
+    "class W(io.TextIOBase):\n"
+    "    def write(self, s): return len(s)\n"
+    "out, sys.stdout = sys.stdout, W()\n"
+    "t = time.perf_counter()\n"
+    "for i in range(%d): print(i)\n"
+    "t = time.perf_counter() - t\n"
+    "sys.stdout = out\n"
+    "open(%r, 'w').write(repr(t))\n"
+)
 
 
 def blender_noop_print(blender, tmp, env, n):
     """Lines/s of `for i in range(n): print(i)` into a Python writer that drops the
     text, inside `blender -b` (Blender's libpython): the ceiling for its kernels."""
     out = os.path.join(tmp, "noop.txt")
-    subprocess.run([blender, "-b", "--factory-startup", "--python-expr", NOOP_CODE % (n, out)],
-                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                   env=kernels._env(env), timeout=120, check=True, start_new_session=True)
+    subprocess.run(
+        [blender, "-b", "--factory-startup", "--python-expr", NOOP_CODE % (n, out)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=kernels._env(env),
+        timeout=120,
+        check=True,
+        start_new_session=True,
+    )
     return n / float(open(out).read())
 
 
@@ -82,17 +130,21 @@ def run(repo, quick):
         os.makedirs(home)
         os.makedirs(ktmp)
         env = {"HOME": home, "TMPDIR": ktmp, "PYTHONDONTWRITEBYTECODE": "1"}
-        kinds = [kernels.blender_ours(blender, blenders.KERNEL_PROCESS, env),
-                 kernels.blender_ipykernel(blender, blenders.HEADLESS_REFERENCE, env)]
+        kinds = [
+            kernels.blender_ours(blender, blenders.KERNEL_PROCESS, env),
+            kernels.blender_ipykernel(blender, blenders.HEADLESS_REFERENCE, env),
+        ]
         try:
             log("launch → kernel_info_reply, %d alternating launches each" % p["launch_n"])
             trials = {k.name: [] for k in kinds}
             floor = []
             for i in range(p["launch_n"]):
-                for kind in (kinds if i % 2 == 0 else kinds[::-1]):
+                for kind in kinds if i % 2 == 0 else kinds[::-1]:
                     path = measures.connection_file(tmp, "launch-%s" % kind.name)
                     conn = kernels.new_connection_file(path)
-                    proc = kernels.KernelProcess(kind, path, os.path.join(tmp, "%s.log" % kind.name))
+                    proc = kernels.KernelProcess(
+                        kind, path, os.path.join(tmp, "%s.log" % kind.name)
+                    )
                     trials[kind.name].append(measures.launch_once(proc, conn))
                 floor.append(blender_floor(blender, tmp, env))
             res["launch"] = trials
@@ -103,12 +155,14 @@ def run(repo, quick):
             for kind in kinds:
                 path = measures.connection_file(tmp, kind.name)
                 kernels.new_connection_file(path)
-                procs[kind.name] = kernels.KernelProcess(kind, path,
-                                                         os.path.join(tmp, "%s.log" % kind.name))
+                procs[kind.name] = kernels.KernelProcess(
+                    kind, path, os.path.join(tmp, "%s.log" % kind.name)
+                )
                 procs[kind.name].start()
             for kind in kinds:
                 clients[kind.name] = rawclient.RawClient(
-                    measures.load_connection(procs[kind.name].connection_file))
+                    measures.load_connection(procs[kind.name].connection_file)
+                )
                 clients[kind.name].wait_ready(60)
 
             log("execute 1+1 through jupyter_client: %d each" % p["jc_n"])
@@ -120,7 +174,9 @@ def run(repo, quick):
                         measures.jc_execute(kcs[kind.name])
                 res["execute_jupyter_client"] = measures.interleave(
                     [(n, lambda kc=kc: measures.jc_execute(kc)) for n, kc in kcs.items()],
-                    p["jc_n"], p["rt_block"])
+                    p["jc_n"],
+                    p["rt_block"],
+                )
             finally:
                 for kc in kcs.values():
                     kc.stop_channels()
@@ -132,11 +188,15 @@ def run(repo, quick):
                     c.execute("1+1")
             res["execute_raw"] = measures.interleave(
                 [(n, lambda c=c: measures.raw_execute(c)) for n, c in clients.items()],
-                p["raw_n"], p["rt_block"])
+                p["raw_n"],
+                p["rt_block"],
+            )
             log("first print latency: %d each" % p["fp_n"])
             res["first_print"] = measures.interleave(
                 [(n, lambda c=c: measures.first_print(c)) for n, c in clients.items()],
-                p["fp_n"], p["fp_block"])
+                p["fp_n"],
+                p["fp_block"],
+            )
             n = p["tp_lines"]
             log("print throughput: %d lines, %d runs each" % (n, p["tp_reps"]))
             want = measures.expected_lines(n)
@@ -151,11 +211,16 @@ def run(repo, quick):
                 for name, c in clients.items():
                     in_kernel[name].append(measures.kernel_noop_print(c, n))
                 noop.append(blender_noop_print(blender, tmp, env, n))
-            res["throughput"] = {"lines": n, "runs": tp, "blender_noop_writer_lines_per_s": noop,
-                                 "kernel_noop_writer_lines_per_s": in_kernel}
+            res["throughput"] = {
+                "lines": n,
+                "runs": tp,
+                "blender_noop_writer_lines_per_s": noop,
+                "kernel_noop_writer_lines_per_s": in_kernel,
+            }
             standalone.phase_more(kinds, procs, clients, p, res)
-            res["rss_end"] = {k: {"rss_kb": pr.rss_kb(), "hwm_kb": pr.hwm_kb()}
-                              for k, pr in procs.items()}
+            res["rss_end"] = {
+                k: {"rss_kb": pr.rss_kb(), "hwm_kb": pr.hwm_kb()} for k, pr in procs.items()
+            }
             log("shutting both down")
             res["shutdown_long_lived"] = {}
             for name, pr in procs.items():
@@ -168,8 +233,11 @@ def run(repo, quick):
             os.makedirs(work)
             res["cycles"] = measures.inproc_cycles(
                 [blender, "-b", "--factory-startup", "--python"],
-                os.path.dirname(blenders.KERNEL_PROCESS), p["cycles"], work,
-                env=kernels._env(env))
+                os.path.dirname(blenders.KERNEL_PROCESS),
+                p["cycles"],
+                work,
+                env=kernels._env(env),
+            )
         finally:
             kernels.stop_all()
 
@@ -186,25 +254,48 @@ def run(repo, quick):
     problems += standalone.more_problems(res, ["ours", "ipykernel"])
     codes = sorted({t.get("returncode") for t in res["launch"]["ipykernel"]}, key=repr)
     fl = res["blender_floor"]
-    notes = ["Reference floor, in the same run: `blender -b --factory-startup --python-expr …` "
-             "reaches its Python code %.0f ms after Popen and exits after %.0f ms, VmRSS %s "
-             "(median of %d)." % (ms(median([f["python_s"] for f in fl])),
-                                  ms(median([f["exit_s"] for f in fl])),
-                                  fmt_mb(median([f["rss_kb"] for f in fl])), len(fl))
-             + " `print` into a no-op Python writer inside `blender -b` (Blender's "
-             "libpython3.11): %s (median of %d), for reference."
-             % (fmt_lines_per_s(median(res["throughput"]["blender_noop_writer_lines_per_s"])),
-                len(res["throughput"]["blender_noop_writer_lines_per_s"])),
-             "Exit codes after shutdown_request: ours %s, reference %s%s."
-             % (sorted({t.get("returncode") for t in res["launch"]["ours"]}, key=repr), codes,
-                " (-11: Blender segfaults in its exit after IPKernelApp returns, with "
-                "ipykernel's output-capture threads still running; not counted as a problem "
-                "of ours)" if -11 in codes else "")]
-    return {"name": NAME, "title": "headless Blender as the kernel process",
-            "labels": ("ours", "ipykernel in blender -b"), "params": p,
-            "rows": rows_from(res), "notes": notes, "problems": problems, "info": info,
-            "raw": res, "latency": {"raw pyzmq": res["execute_raw"],
-                                    "jupyter_client": res["execute_jupyter_client"]}}
+    notes = [
+        "Reference floor, in the same run: `blender -b --factory-startup --python-expr …` "
+        "reaches its Python code %.0f ms after Popen and exits after %.0f ms, VmRSS %s "
+        "(median of %d)."
+        % (
+            ms(median([f["python_s"] for f in fl])),
+            ms(median([f["exit_s"] for f in fl])),
+            fmt_mb(median([f["rss_kb"] for f in fl])),
+            len(fl),
+        )
+        + " `print` into a no-op Python writer inside `blender -b` (Blender's "
+        "libpython3.11): %s (median of %d), for reference."
+        % (
+            fmt_lines_per_s(median(res["throughput"]["blender_noop_writer_lines_per_s"])),
+            len(res["throughput"]["blender_noop_writer_lines_per_s"]),
+        ),
+        "Exit codes after shutdown_request: ours %s, reference %s%s."
+        % (
+            sorted({t.get("returncode") for t in res["launch"]["ours"]}, key=repr),
+            codes,
+            " (-11: Blender segfaults in its exit after IPKernelApp returns, with "
+            "ipykernel's output-capture threads still running; not counted as a problem "
+            "of ours)"
+            if -11 in codes
+            else "",
+        ),
+    ]
+    return {
+        "name": NAME,
+        "title": "headless Blender as the kernel process",
+        "labels": ("ours", "ipykernel in blender -b"),
+        "params": p,
+        "rows": rows_from(res),
+        "notes": notes,
+        "problems": problems,
+        "info": info,
+        "raw": res,
+        "latency": {
+            "raw pyzmq": res["execute_raw"],
+            "jupyter_client": res["execute_jupyter_client"],
+        },
+    }
 
 
 def rows_from(res):
@@ -212,8 +303,9 @@ def rows_from(res):
     rows = []
 
     def ms_row(name, samples, stat, goal=None):
-        rows.append(Row(name, ms(summary(samples[o])[stat]), ms(summary(samples[i])[stat]), "ms",
-                        goal=goal))
+        rows.append(
+            Row(name, ms(summary(samples[o])[stat]), ms(summary(samples[i])[stat]), "ms", goal=goal)
+        )
 
     jc, raw = res["execute_jupyter_client"], res["execute_raw"]
     ms_row("execute `1+1` round trip, jupyter_client, median (n=%d)" % len(jc[o]), jc, "median")
@@ -223,46 +315,86 @@ def rows_from(res):
     ms_row("… raw pyzmq p90", raw, "p90")
     ms_row("… raw pyzmq p99", raw, "p99")
     fp = res["first_print"]
-    ms_row("first `print` reaching the client, median (n=%d)" % len(fp[o]), fp, "median",
-           goal=(10.0, "≤ 10 ms"))
+    ms_row(
+        "first `print` reaching the client, median (n=%d)" % len(fp[o]),
+        fp,
+        "median",
+        goal=(10.0, "≤ 10 ms"),
+    )
     tp = res["throughput"]
-    rows.append(Row("`print` throughput, %d lines, median of %d" % (tp["lines"], len(tp["runs"][o])),
-                    median([r["lines_per_s"] for r in tp["runs"][o]]),
-                    median([r["lines_per_s"] for r in tp["runs"][i]]), "lines/s",
-                    lower_is_better=False, goal=(2e6, "≥ 2 M lines/s"), fmt=fmt_lines_per_s))
-    rows.append(Row("… all lines complete and in order",
-                    "%d/%d runs" % (sum(r["ok"] for r in tp["runs"][o]), len(tp["runs"][o])),
-                    "%d/%d runs" % (sum(r["ok"] for r in tp["runs"][i]), len(tp["runs"][i])), ""))
+    rows.append(
+        Row(
+            "`print` throughput, %d lines, median of %d" % (tp["lines"], len(tp["runs"][o])),
+            median([r["lines_per_s"] for r in tp["runs"][o]]),
+            median([r["lines_per_s"] for r in tp["runs"][i]]),
+            "lines/s",
+            lower_is_better=False,
+            goal=(2e6, "≥ 2 M lines/s"),
+            fmt=fmt_lines_per_s,
+        )
+    )
+    rows.append(
+        Row(
+            "… all lines complete and in order",
+            "%d/%d runs" % (sum(r["ok"] for r in tp["runs"][o]), len(tp["runs"][o])),
+            "%d/%d runs" % (sum(r["ok"] for r in tp["runs"][i]), len(tp["runs"][i])),
+            "",
+        )
+    )
     standalone.noop_row(tp, o, i, rows)
     la = res["launch"]
 
     def launch_row(name, key, scale, unit, fmt=None):
-        rows.append(Row(name, median([t[key] * scale for t in la[o] if t.get(key) is not None]),
-                        median([t[key] * scale for t in la[i] if t.get(key) is not None]),
-                        unit, fmt=fmt))
+        rows.append(
+            Row(
+                name,
+                median([t[key] * scale for t in la[o] if t.get(key) is not None]),
+                median([t[key] * scale for t in la[i] if t.get(key) is not None]),
+                unit,
+                fmt=fmt,
+            )
+        )
 
-    launch_row("launch → first kernel_info_reply, median (n=%d)" % len(la[o]), "kernel_info_s",
-               1e3, "ms")
+    launch_row(
+        "launch → first kernel_info_reply, median (n=%d)" % len(la[o]), "kernel_info_s", 1e3, "ms"
+    )
     fl = res["blender_floor"]
 
     def paired(kernel, key, floor_key, scale):
         # launch i of each kernel and floor i ran back to back
         return median([(t[key] - f[floor_key]) * scale for t, f in zip(la[kernel], fl)])
 
-    rows.append(Row("… minus `blender -b` reaching its `--python` code (%.0f ms), paired"
-                    % ms(median([f["python_s"] for f in fl])),
-                    paired(o, "kernel_info_s", "python_s", 1e3),
-                    paired(i, "kernel_info_s", "python_s", 1e3), "ms"))
+    rows.append(
+        Row(
+            "… minus `blender -b` reaching its `--python` code (%.0f ms), paired"
+            % ms(median([f["python_s"] for f in fl])),
+            paired(o, "kernel_info_s", "python_s", 1e3),
+            paired(i, "kernel_info_s", "python_s", 1e3),
+            "ms",
+        )
+    )
     launch_row("launch → reply to a first `1+1`, median", "first_execute_s", 1e3, "ms")
     launch_row("shutdown_request → process exit, median", "shutdown_s", 1e3, "ms")
     launch_row("RSS at kernel_info_reply, median", "rss_startup_kb", 1, "kB", fmt=fmt_mb)
-    rows.append(Row("… minus `blender -b` alone (%s), paired"
-                    % fmt_mb(median([f["rss_kb"] for f in fl])),
-                    paired(o, "rss_startup_kb", "rss_kb", 1), paired(i, "rss_startup_kb", "rss_kb", 1),
-                    "kB", fmt=lambda v: "%+.1f MB" % (v / 1024)))
+    rows.append(
+        Row(
+            "… minus `blender -b` alone (%s), paired" % fmt_mb(median([f["rss_kb"] for f in fl])),
+            paired(o, "rss_startup_kb", "rss_kb", 1),
+            paired(i, "rss_startup_kb", "rss_kb", 1),
+            "kB",
+            fmt=lambda v: "%+.1f MB" % (v / 1024),
+        )
+    )
     launch_row("RSS after one execute, median", "rss_after_execute_kb", 1, "kB", fmt=fmt_mb)
     standalone.more_rows(res, o, i, rows, "blender -b")
     end = res["rss_end"]
-    rows.append(Row("peak RSS over the latency run (VmHWM)", end[o]["hwm_kb"],
-                    end[i]["hwm_kb"], "kB", fmt=fmt_mb))
+    rows.append(
+        Row(
+            "peak RSS over the latency run (VmHWM)",
+            end[o]["hwm_kb"],
+            end[i]["hwm_kb"],
+            "kB",
+            fmt=fmt_mb,
+        )
+    )
     return rows

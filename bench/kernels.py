@@ -32,23 +32,25 @@ _RUNNING = []  # KernelProcess objects whose process may still be alive
 
 class KernelKind:
     def __init__(self, name, label, argv_prefix, env=None):
-        self.name = name          # "ours" / "ipykernel"
-        self.label = label        # for the table
+        self.name = name  # "ours" / "ipykernel"
+        self.label = label  # for the table
         self.argv_prefix = argv_prefix
-        self.env = env or {}      # added to the environment
+        self.env = env or {}  # added to the environment
 
     def argv(self, connection_file):
         return self.argv_prefix + ["-f", connection_file]
 
 
 def ours(repo):
-    return KernelKind("ours", "bpy-jupyter-kernel",
-                      [os.path.join(repo, "build", "src", "tools", "bpy-jupyter-kernel")])
+    return KernelKind(
+        "ours",
+        "bpy-jupyter-kernel",
+        [os.path.join(repo, "build", "src", "tools", "bpy-jupyter-kernel")],
+    )
 
 
 def ipykernel():
-    return KernelKind("ipykernel", "ipykernel",
-                      [SYSTEM_PYTHON, "-m", "ipykernel_launcher"])
+    return KernelKind("ipykernel", "ipykernel", [SYSTEM_PYTHON, "-m", "ipykernel_launcher"])
 
 
 def new_connection_file(path):
@@ -57,24 +59,31 @@ def new_connection_file(path):
         os.unlink(path)
     # A fresh key, as jupyter_client's KernelManager gives: every message is signed
     # (write_connection_file alone would leave the key empty).
-    write_connection_file(fname=path, ip="127.0.0.1", transport="tcp",
-                          key=secrets.token_hex(32).encode())
+    write_connection_file(
+        fname=path, ip="127.0.0.1", transport="tcp", key=secrets.token_hex(32).encode()
+    )
     with open(path) as f:
         return json.load(f)
 
 
 def blender_ours(blender, kernel_process, env):
     """Headless Blender as the kernel process, as the bpy-jupyter-blender kernelspec."""
-    return KernelKind("ours", "kernel_process.py",
-                      [blender, "-b", "--factory-startup", "--python", kernel_process, "--"],
-                      env)
+    return KernelKind(
+        "ours",
+        "kernel_process.py",
+        [blender, "-b", "--factory-startup", "--python", kernel_process, "--"],
+        env,
+    )
 
 
 def blender_ipykernel(blender, reference_launcher, env):
     """The reference: ipykernel's blocking IPKernelApp in headless Blender."""
-    return KernelKind("ipykernel", "ipykernel in blender -b",
-                      [blender, "-b", "--factory-startup", "--python", reference_launcher, "--"],
-                      env)
+    return KernelKind(
+        "ipykernel",
+        "ipykernel in blender -b",
+        [blender, "-b", "--factory-startup", "--python", reference_launcher, "--"],
+        env,
+    )
 
 
 def _env(extra=None):
@@ -101,11 +110,15 @@ class KernelProcess:
         """Popen only (the caller times what follows). Returns perf_counter at Popen."""
         self._log = open(self.log_path, "ab")
         self.t_popen = time.perf_counter()
-        self.popen = subprocess.Popen(self.kind.argv(self.connection_file),
-                                      stdin=subprocess.DEVNULL, stdout=self._log,
-                                      stderr=subprocess.STDOUT, env=_env(self.kind.env),
-                                      cwd=os.path.dirname(self.connection_file),
-                                      start_new_session=True)
+        self.popen = subprocess.Popen(
+            self.kind.argv(self.connection_file),
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            env=_env(self.kind.env),
+            cwd=os.path.dirname(self.connection_file),
+            start_new_session=True,
+        )
         _RUNNING.append(self)
         _STARTED_PIDS.add(self.popen.pid)
         return self.t_popen
@@ -156,8 +169,11 @@ class KernelProcess:
                 if own and client is not None:
                     client.close()
         if self.popen.poll() is None:
-            print("warning: %s (pid %d) did not exit %.0f s after shutdown_request: killed"
-                  % (self.kind.name, self.popen.pid, timeout), file=sys.stderr)
+            print(
+                "warning: %s (pid %d) did not exit %.0f s after shutdown_request: killed"
+                % (self.kind.name, self.popen.pid, timeout),
+                file=sys.stderr,
+            )
             self.kill()
         if self in _RUNNING:
             _RUNNING.remove(self)
@@ -211,7 +227,7 @@ def stray_processes():
                 stat = f.read()
         except OSError:
             continue
-        fields = stat[stat.rindex(")") + 2:].split()
+        fields = stat[stat.rindex(")") + 2 :].split()
         state, pgrp = fields[0], int(fields[2])
         if pgrp in _STARTED_PIDS and state != "Z" and int(entry) not in out:
             out.append(int(entry))

@@ -16,6 +16,7 @@ FIRST_PRINT_CODE = "print('x'); import time; time.sleep(0.5)"
 
 # -- scheduling ---------------------------------------------------------------
 
+
 def interleave(targets, n, block):
     """targets: list of (name, trial) with trial() -> sample. Runs `block` trials
     on each target in turn (A A A … B B B … A A A …) until each has n samples."""
@@ -31,6 +32,7 @@ def interleave(targets, n, block):
 
 
 # -- 1. execute round trip ------------------------------------------------------
+
 
 def jc_client(connection_file):
     kc = BlockingKernelClient(connection_file=connection_file)
@@ -61,8 +63,11 @@ def jc_execute(kc, code="1+1", timeout=30.0):
             break
     while True:
         msg = kc.get_iopub_msg(timeout=max(0.001, deadline - time.perf_counter()))
-        if (msg["parent_header"].get("msg_id") == mid and msg["msg_type"] == "status"
-                and msg["content"].get("execution_state") == "idle"):
+        if (
+            msg["parent_header"].get("msg_id") == mid
+            and msg["msg_type"] == "status"
+            and msg["content"].get("execution_state") == "idle"
+        ):
             break
     return time.perf_counter() - t0
 
@@ -72,6 +77,7 @@ def raw_execute(client, code="1+1"):
 
 
 # -- 2. first print -------------------------------------------------------------
+
 
 def first_print(client, timeout=30.0):
     """Seconds from sending FIRST_PRINT_CODE until the first stream message for
@@ -96,6 +102,7 @@ def first_print(client, timeout=30.0):
 
 
 # -- 3. print throughput --------------------------------------------------------
+
 
 def expected_lines(n):
     return "".join("%d\n" % i for i in range(n))
@@ -122,12 +129,25 @@ def describe_mismatch(got, want):
     missing = want_n - len(seen & set(range(want_n)))
     dups = len(nums) - len(seen)
     out_of_order = sum(1 for a, b in zip(nums, nums[1:]) if b != a + 1)
-    return ("received %d chars / %d lines, expected %d chars / %d lines; first difference at "
-            "char %d (line %d): got %r, expected %r; missing numbers: %d, duplicated: %d, "
-            "non-numeric lines: %d, breaks in sequence: %d"
-            % (len(got), got.count("\n"), len(want), want_n, i, line,
-               got[max(0, i - 20):i + 20], want[max(0, i - 20):i + 20],
-               missing, dups, bad, out_of_order))
+    return (
+        "received %d chars / %d lines, expected %d chars / %d lines; first difference at "
+        "char %d (line %d): got %r, expected %r; missing numbers: %d, duplicated: %d, "
+        "non-numeric lines: %d, breaks in sequence: %d"
+        % (
+            len(got),
+            got.count("\n"),
+            len(want),
+            want_n,
+            i,
+            line,
+            got[max(0, i - 20) : i + 20],
+            want[max(0, i - 20) : i + 20],
+            missing,
+            dups,
+            bad,
+            out_of_order,
+        )
+    )
 
 
 def print_throughput(client, n, want=None, timeout=300.0):
@@ -158,11 +178,17 @@ def print_throughput(client, n, want=None, timeout=300.0):
         problem = describe_mismatch(got, want)
     elif other:
         problem = "unexpected stderr text: %r" % "".join(other)[:200]
-    return {"seconds": seconds, "lines_per_s": n / seconds, "messages": len(chunks),
-            "ok": problem is None, "problem": problem}
+    return {
+        "seconds": seconds,
+        "lines_per_s": n / seconds,
+        "messages": len(chunks),
+        "ok": problem is None,
+        "problem": problem,
+    }
 
 
 # -- 4. completion ----------------------------------------------------------------
+
 
 def complete(client, code, timeout=30.0):
     """Seconds from complete_request until complete_reply; then waits (untimed)
@@ -176,6 +202,7 @@ def complete(client, code, timeout=30.0):
 
 
 # -- 5 + 6. launch, RSS -------------------------------------------------------------
+
 
 def launch_once(proc, conn, timeout=60.0):
     """proc: a not yet started kernels.KernelProcess whose connection file holds
@@ -202,8 +229,10 @@ def launch_once(proc, conn, timeout=60.0):
                 break
             now = time.perf_counter()
             if proc.popen.poll() is not None:
-                raise RuntimeError("%s exited with %s before answering kernel_info:\n%s"
-                                   % (proc.kind.name, proc.popen.returncode, proc.log_tail()))
+                raise RuntimeError(
+                    "%s exited with %s before answering kernel_info:\n%s"
+                    % (proc.kind.name, proc.popen.returncode, proc.log_tail())
+                )
             if now > deadline:
                 raise BenchTimeout("no kernel_info_reply within %.0f s" % timeout)
             if now >= next_resend:
@@ -240,9 +269,11 @@ def connection_file(tmpdir, name):
 
 # -- references: CPython alone, no kernel ---------------------------------------------
 
-_FLOOR_CODE = ("import sys\n"
-               "for l in open('/proc/self/status'):\n"
-               "    if l.startswith('VmRSS:'): sys.stdout.write(l.split()[1])\n")
+_FLOOR_CODE = (
+    "import sys\n"
+    "for l in open('/proc/self/status'):\n"
+    "    if l.startswith('VmRSS:'): sys.stdout.write(l.split()[1])\n"
+)
 
 _NOOP_WRITER_CODE = """import io, sys, time
 class W(io.TextIOBase):
@@ -261,9 +292,11 @@ def python_floor(python):
     exit and its VmRSS (kB) at the end. The floor under any Python kernel's launch
     time and memory."""
     import subprocess
+
     t0 = time.perf_counter()
-    out = subprocess.run([python, "-c", _FLOOR_CODE], capture_output=True, text=True,
-                         timeout=30, check=True).stdout
+    out = subprocess.run(
+        [python, "-c", _FLOOR_CODE], capture_output=True, text=True, timeout=30, check=True
+    ).stdout
     return time.perf_counter() - t0, int(out)
 
 
@@ -271,19 +304,29 @@ def python_noop_print(python, n):
     """Lines/s of `for i in range(n): print(i)` into a Python writer that drops the
     text: CPython's own ceiling for the throughput measure."""
     import subprocess
-    out = subprocess.run([python, "-c", _NOOP_WRITER_CODE % n], capture_output=True,
-                         text=True, timeout=120, check=True).stdout
+
+    out = subprocess.run(
+        [python, "-c", _NOOP_WRITER_CODE % n],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
     return n / float(out)
 
 
 # -- 7. inspection ------------------------------------------------------------------
 
+
 def inspect(client, code, detail_level=0, timeout=30.0):
     """Seconds from inspect_request (cursor at the end of code) until
     inspect_reply; waits (untimed) for its idle. Returns (s, found)."""
     t0 = time.perf_counter()
-    mid = client.send(client.shell, "inspect_request",
-                      {"code": code, "cursor_pos": len(code), "detail_level": detail_level})
+    mid = client.send(
+        client.shell,
+        "inspect_request",
+        {"code": code, "cursor_pos": len(code), "detail_level": detail_level},
+    )
     reply, t_reply, _ = client.wait_reply_and_idle(mid, timeout)
     if reply.get("status") != "ok":
         raise RuntimeError("inspect_request %r failed: %r" % (code, reply))
@@ -321,14 +364,15 @@ def check_png(data):
     expected size. Raises ValueError when anything is off."""
     import struct
     import zlib
+
     if data[:8] != b"\x89PNG\r\n\x1a\n":
         raise ValueError("not a PNG signature")
     pos, idat, ihdr = 8, [], None
     while pos < len(data):
-        (n,) = struct.unpack(">I", data[pos:pos + 4])
-        kind, body = data[pos + 4:pos + 8], data[pos + 8:pos + 8 + n]
-        (crc,) = struct.unpack(">I", data[pos + 8 + n:pos + 12 + n])
-        if zlib.crc32(kind + body) & 0xffffffff != crc:
+        (n,) = struct.unpack(">I", data[pos : pos + 4])
+        kind, body = data[pos + 4 : pos + 8], data[pos + 8 : pos + 8 + n]
+        (crc,) = struct.unpack(">I", data[pos + 8 + n : pos + 12 + n])
+        if zlib.crc32(kind + body) & 0xFFFFFFFF != crc:
             raise ValueError("bad CRC in %r" % kind)
         if kind == b"IHDR":
             ihdr = struct.unpack(">IIBBBBB", body)
@@ -356,6 +400,7 @@ def png_setup(client, size=PNG_SIZE):
     mid = client.execute_request("_bench_png_digest")
     reply, _, _ = client.wait_reply_and_idle(mid, 60, on_iopub)
     import ast
+
     return ast.literal_eval(out["text"])
 
 
@@ -365,6 +410,7 @@ def display_png(client, digest, timeout=60.0):
     waits (untimed) for the reply and idle."""
     import base64
     import hashlib
+
     got = {}
 
     def on_iopub(h, c, t):
@@ -383,7 +429,10 @@ def display_png(client, digest, timeout=60.0):
     if (len(data), hashlib.sha256(data).hexdigest()) != tuple(digest):
         raise RuntimeError("the PNG that arrived differs from the kernel's (%d bytes)" % len(data))
     return got["t"] - t0
+
+
 # -- 10 clients at once ------------------------------------------------------------------
+
 
 def concurrent(connection_file, n_clients, n_cells, timeout=60.0):
     """n_clients clients, each a process of its own (bench/concurrent_client.py),
@@ -392,15 +441,21 @@ def concurrent(connection_file, n_clients, n_cells, timeout=60.0):
     import signal
     import subprocess
     import sys
+
     script = os.path.join(os.path.dirname(os.path.realpath(__file__)), "concurrent_client.py")
     procs = []
     results = []
     try:
         for _ in range(n_clients):
-            procs.append(subprocess.Popen(
-                [sys.executable, script, connection_file, str(n_cells), str(timeout)],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                start_new_session=True))
+            procs.append(
+                subprocess.Popen(
+                    [sys.executable, script, connection_file, str(n_cells), str(timeout)],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    text=True,
+                    start_new_session=True,
+                )
+            )
         deadline = time.perf_counter() + 90
         for pr in procs:
             while not select.select([pr.stdout], [], [], 1.0)[0]:
@@ -425,11 +480,16 @@ def concurrent(connection_file, n_clients, n_cells, timeout=60.0):
                     pass
                 pr.wait(5)
     done = sum(len(r["latencies"]) for r in results)
-    return {"clients": n_clients, "cells_each": n_cells, "completed": done,
-            "lost": n_clients * n_cells - done, "seconds": elapsed,
-            "cells_per_s": done / elapsed if elapsed else 0.0,
-            "latencies": [x for r in results for x in r["latencies"]],
-            "errors": [e for r in results for e in r["errors"]][:10]}
+    return {
+        "clients": n_clients,
+        "cells_each": n_cells,
+        "completed": done,
+        "lost": n_clients * n_cells - done,
+        "seconds": elapsed,
+        "cells_per_s": done / elapsed if elapsed else 0.0,
+        "latencies": [x for r in results for x in r["latencies"]],
+        "errors": [e for r in results for e in r["errors"]][:10],
+    }
 
 
 def concurrent_pairs(targets, n_clients, n_cells, reps, log=None):
@@ -441,8 +501,10 @@ def concurrent_pairs(targets, n_clients, n_cells, reps, log=None):
             r = concurrent(path, n_clients, n_cells)
             out[name].append(r)
             if log:
-                log("  %s (%d/%d): %d/%d cells in %.2f s" % (name, i + 1, reps, r["completed"],
-                                                            n_clients * n_cells, r["seconds"]))
+                log(
+                    "  %s (%d/%d): %d/%d cells in %.2f s"
+                    % (name, i + 1, reps, r["completed"], n_clients * n_cells, r["seconds"])
+                )
     return out
 
 
@@ -450,14 +512,20 @@ def concurrent_summary(runs):
     """One line of figures over the runs of concurrent_pairs for one target."""
     lat = sorted(x for r in runs for x in r["latencies"])
     from report import median
-    return {"cells_per_s": median([r["cells_per_s"] for r in runs]),
-            "lost": sum(r["lost"] for r in runs),
-            "sent": sum(r["clients"] * r["cells_each"] for r in runs),
-            "latencies": lat, "clients": runs[0]["clients"], "cells_each": runs[0]["cells_each"],
-            "errors": [e for r in runs for e in r["errors"]][:10]}
+
+    return {
+        "cells_per_s": median([r["cells_per_s"] for r in runs]),
+        "lost": sum(r["lost"] for r in runs),
+        "sent": sum(r["clients"] * r["cells_each"] for r in runs),
+        "latencies": lat,
+        "clients": runs[0]["clients"],
+        "cells_each": runs[0]["cells_each"],
+        "errors": [e for r in runs for e in r["errors"]][:10],
+    }
 
 
 # -- idle CPU -------------------------------------------------------------------------
+
 
 def cpu_seconds(pid):
     """CPU time of a process's live threads, in seconds, to the nanosecond
@@ -517,16 +585,25 @@ def kernel_noop_print(client, n):
 
 # -- start/stop cycles inside one host process ------------------------------------------
 
+
 def inproc_cycles(host_argv, module_dir, n, work, env=None, timeout=600):
     """Runs bench/cycles_inproc.py in a host (host_argv + [script, '--', …] for
     blender; [python, script, …] otherwise). Returns its JSON result."""
     import subprocess
+
     here = os.path.dirname(os.path.realpath(__file__))
     script = os.path.join(here, "cycles_inproc.py")
     out = os.path.join(work, "cycles-%d.json" % len(os.listdir(work)))
     argv = host_argv + [script, "--", module_dir, here, str(n), work, out]
-    subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL, env=env, timeout=timeout, start_new_session=True)
+    subprocess.run(
+        argv,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+        timeout=timeout,
+        start_new_session=True,
+    )
     with open(out) as f:
         res = json.load(f)
     if "error" in res:

@@ -84,9 +84,16 @@ class RawClient:
     # -- wire ---------------------------------------------------------------
     def send(self, sock, msg_type, content):
         mid = uuid.uuid4().hex
-        hdr = json.dumps({"msg_id": mid, "session": self.session, "username": "bench",
-                          "date": "2026-01-01T00:00:00Z", "msg_type": msg_type,
-                          "version": "5.3"}).encode()
+        hdr = json.dumps(
+            {
+                "msg_id": mid,
+                "session": self.session,
+                "username": "bench",
+                "date": "2026-01-01T00:00:00Z",
+                "msg_type": msg_type,
+                "version": "5.3",
+            }
+        ).encode()
         parts = [hdr, b"{}", b"{}", json.dumps(content).encode()]
         sig = hmac.new(self.key, b"".join(parts), hashlib.sha256).hexdigest().encode()
         sock.send_multipart([b"<IDS|MSG>", sig] + parts)
@@ -109,10 +116,18 @@ class RawClient:
 
     # -- requests -----------------------------------------------------------
     def execute_request(self, code):
-        return self.send(self.shell, "execute_request",
-                         {"code": code, "silent": False, "store_history": True,
-                          "user_expressions": {}, "allow_stdin": False,
-                          "stop_on_error": True})
+        return self.send(
+            self.shell,
+            "execute_request",
+            {
+                "code": code,
+                "silent": False,
+                "store_history": True,
+                "user_expressions": {},
+                "allow_stdin": False,
+                "stop_on_error": True,
+            },
+        )
 
     def wait_reply_and_idle(self, mid, timeout=30.0, on_iopub=None):
         """Waits for the shell reply to mid and the iopub idle with parent mid.

@@ -26,9 +26,14 @@ def quantile(sorted_xs, q):
 
 def summary(xs):
     s = sorted(xs)
-    return {"n": len(s), "median": statistics.median(s) if s else float("nan"),
-            "p90": quantile(s, 0.90), "p99": quantile(s, 0.99),
-            "min": s[0] if s else float("nan"), "max": s[-1] if s else float("nan")}
+    return {
+        "n": len(s),
+        "median": statistics.median(s) if s else float("nan"),
+        "p90": quantile(s, 0.90),
+        "p99": quantile(s, 0.99),
+        "min": s[0] if s else float("nan"),
+        "max": s[-1] if s else float("nan"),
+    }
 
 
 def median(xs):
@@ -38,13 +43,24 @@ def median(xs):
 
 # -- table ------------------------------------------------------------------------
 
+
 class Row:
     """One line of the table. lower_is_better decides the ratio's direction, so
     the ratio is always "how many times better ours is" (>1: we're faster /
     smaller). goal: (limit, text) checked against ours, or None."""
 
-    def __init__(self, measure, ours, ipy, unit, lower_is_better=True, goal=None, fmt=None,
-                 note=None, ratio=True):
+    def __init__(
+        self,
+        measure,
+        ours,
+        ipy,
+        unit,
+        lower_is_better=True,
+        goal=None,
+        fmt=None,
+        note=None,
+        ratio=True,
+    ):
         self.show_ratio = ratio
         self.measure = measure
         self.ours = ours
@@ -83,9 +99,15 @@ class Row:
         return "%s %s" % (_num_text(v), self.unit)
 
     def as_dict(self):
-        return {"measure": self.measure, "ours": self.ours, "reference": self.ipy,
-                "unit": self.unit, "ratio": self.ratio(), "goal": self.goal_text() or None,
-                "note": self.note}
+        return {
+            "measure": self.measure,
+            "ours": self.ours,
+            "reference": self.ipy,
+            "unit": self.unit,
+            "ratio": self.ratio(),
+            "goal": self.goal_text() or None,
+            "note": self.note,
+        }
 
 
 def _num(v):
@@ -107,9 +129,19 @@ def table(rows, labels=("ours", "ipykernel")):
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join(["---"] * len(head)) + "|"]
     for r in rows:
         ratio = r.ratio()
-        lines.append("| " + " | ".join([r.measure, r.cell(r.ours), r.cell(r.ipy),
-                                        "%.2f×" % ratio if ratio else "–",
-                                        r.goal_text()]) + " |")
+        lines.append(
+            "| "
+            + " | ".join(
+                [
+                    r.measure,
+                    r.cell(r.ours),
+                    r.cell(r.ipy),
+                    "%.2f×" % ratio if ratio else "–",
+                    r.goal_text(),
+                ]
+            )
+            + " |"
+        )
     return "\n".join(lines)
 
 
@@ -140,10 +172,12 @@ def fmt_pct(share):
 
 # -- environment ------------------------------------------------------------------
 
+
 def _run(argv, cwd=None):
     try:
-        return subprocess.run(argv, cwd=cwd, capture_output=True, text=True,
-                              timeout=20).stdout.strip()
+        return subprocess.run(
+            argv, cwd=cwd, capture_output=True, text=True, timeout=20
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return ""
 

@@ -84,6 +84,7 @@ struct _BjKernelService {
   GMainContext *dbus_context;
   GMainLoop *dbus_loop;
   GThread *dbus_thread;
+  GSource *reinterrupt;           /* D-Bus thread: a Stop waiting for its cell */
   BjDBusKernel *skeleton;
   gulong state_changed_id;
   gulong execution_count_id;
@@ -478,6 +479,25 @@ handle_start (BjDBusKernel          *skeleton,
   return TRUE;
 }
 
+#define REINTERRUPT_INTERVAL_MS 500
+
+/* Until the cell ends: an interrupt that came before the cell could take it (the
+ * moment between busy and the cell's own code), or that the cell caught, is sent
+ * again, as the standalone kernel does for SIGTERM. */
+static gboolean
+on_reinterrupt (gpointer user_data)
+{
+  BjKernelService *self = user_data;
+
+  if (g_atomic_int_get (&self->cell_running))
+    {
+      bj_kernel_interrupt (self->kernel, NULL);
+      return G_SOURCE_CONTINUE;
+    }
+  g_clear_pointer (&self->reinterrupt, g_source_unref);
+  return G_SOURCE_REMOVE;
+}
+
 static gboolean
 handle_stop (BjDBusKernel          *skeleton,
              GDBusMethodInvocation *invocation,
@@ -488,6 +508,13 @@ handle_stop (BjDBusKernel          *skeleton,
   if (g_atomic_int_get (&self->cell_running))
     {
       bj_kernel_interrupt (self->kernel, NULL);
+      if (self->reinterrupt == NULL)
+        {
+          self->reinterrupt = g_timeout_source_new (REINTERRUPT_INTERVAL_MS);
+          g_source_set_callback (self->reinterrupt, on_reinterrupt, self, NULL);
+          g_source_set_static_name (self->reinterrupt, "[bpy-jupyter] interrupt until stopped");
+          g_source_attach (self->reinterrupt, self->dbus_context);
+        }
       forward_call (self, invocation, CALL_STOP, G_PRIORITY_HIGH);
       return TRUE;
     }
@@ -628,6 +655,9 @@ teardown (BjKernelService *self)
   self->drain_scheduled = FALSE;
   g_mutex_unlock (&self->lock);
 
+  if (self->reinterrupt != NULL)
+    g_source_destroy (self->reinterrupt);
+  g_clear_pointer (&self->reinterrupt, g_source_unref);
   g_clear_object (&self->skeleton);
   g_clear_pointer (&self->dbus_loop, g_main_loop_unref);
   g_clear_pointer (&self->dbus_context, g_main_context_unref);

@@ -107,7 +107,9 @@ def setup_kernelspec():
         return _state["name"]
     mode = os.environ.get("BJ_KERNELSPEC_MODE") or "temp"
     if mode not in ("temp", "installed", "install"):
-        raise KernelSpecError("BJ_KERNELSPEC_MODE must be 'temp', 'installed' or 'install', not %r" % mode)
+        raise KernelSpecError(
+            "BJ_KERNELSPEC_MODE must be 'temp', 'installed' or 'install', not %r" % mode
+        )
     argv = kernel_argv() if mode == "temp" else None
     d = tempfile.mkdtemp(prefix="bj-kernelspec-")
     _state["dir"] = d
@@ -129,10 +131,13 @@ def setup_kernelspec():
         # --install, into a private prefix.
         binary = os.environ.get("BJ_KERNEL_BINARY")
         if not binary or not os.access(binary, os.X_OK):
-            raise KernelSpecError("BJ_KERNELSPEC_MODE=install needs BJ_KERNEL_BINARY, the built kernel")
+            raise KernelSpecError(
+                "BJ_KERNELSPEC_MODE=install needs BJ_KERNEL_BINARY, the built kernel"
+            )
         prefix = os.path.join(d, "prefix")
-        subprocess.run([binary, "--install", "--prefix", prefix], check=True,
-                       stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [binary, "--install", "--prefix", prefix], check=True, stdout=subprocess.DEVNULL
+        )
         old = os.environ.get("JUPYTER_PATH")
         data = os.path.join(prefix, "share", "jupyter")
         os.environ["JUPYTER_PATH"] = data + (os.pathsep + old if old else "")

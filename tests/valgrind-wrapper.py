@@ -18,13 +18,16 @@ import sys
 import tempfile
 
 separator = sys.argv.index("--")
-valgrind, test = sys.argv[1:separator], sys.argv[separator + 1:]
+valgrind, test = sys.argv[1:separator], sys.argv[separator + 1 :]
 
 if not os.path.basename(test[0]).startswith("python"):
     os.execvp(valgrind[0], valgrind + test)
 
-ERROR = re.compile(r"^==\d+== (Invalid |Conditional jump|Use of uninitialised|Syscall param|"
-                   r"Mismatched |Source and destination overlap|Argument .* fishy)", re.M)
+ERROR = re.compile(
+    r"^==\d+== (Invalid |Conditional jump|Use of uninitialised|Syscall param|"
+    r"Mismatched |Source and destination overlap|Argument .* fishy)",
+    re.M,
+)
 
 logs = tempfile.mkdtemp(prefix="bj-valgrind-")
 kernel_valgrind = valgrind + [

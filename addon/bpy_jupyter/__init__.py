@@ -61,9 +61,11 @@ def view3d_context(window=None):
 def _aliases():
     """(public name, module) for this package and its loaded submodules."""
     prefix = __name__ + "."
-    return [(PUBLIC_NAME + name[len(__name__):], module)
-            for name, module in list(sys.modules.items())
-            if name == __name__ or name.startswith(prefix)]
+    return [
+        (PUBLIC_NAME + name[len(__name__) :], module)
+        for name, module in list(sys.modules.items())
+        if name == __name__ or name.startswith(prefix)
+    ]
 
 
 def _add_aliases():
@@ -75,8 +77,10 @@ def _add_aliases():
     other = sys.modules.get(PUBLIC_NAME)
     if other is not None and other is not sys.modules[__name__]:
         # Another bpy_jupyter (a legacy copy, say) was imported first: leave it be.
-        print("bpy-jupyter: `import bpy_jupyter` names %s, not this add-on (%s)"
-              % (getattr(other, "__file__", other), __name__))
+        print(
+            "bpy-jupyter: `import bpy_jupyter` names %s, not this add-on (%s)"
+            % (getattr(other, "__file__", other), __name__)
+        )
         return
     for alias, module in _aliases():
         sys.modules.setdefault(alias, module)

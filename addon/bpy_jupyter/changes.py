@@ -24,11 +24,11 @@ drop the redo steps it just made.
 import bpy
 from bpy.app.handlers import persistent
 
-_active = False       # between begin() and end(): a cell runs
-_updates = 0          # depsgraph_update_post / frame_change_post calls during the cell
-_undo_moves = 0       # undo_post / redo_post / load_post calls during the cell
-_geometry = False     # the depsgraph reported updated datablocks: the 3D views show them
-_marked = False       # mark_changed() was called during the cell
+_active = False  # between begin() and end(): a cell runs
+_updates = 0  # depsgraph_update_post / frame_change_post calls during the cell
+_undo_moves = 0  # undo_post / redo_post / load_post calls during the cell
+_geometry = False  # the depsgraph reported updated datablocks: the 3D views show them
+_marked = False  # mark_changed() was called during the cell
 
 
 @persistent
@@ -50,7 +50,7 @@ def _on_undo_move(*args):
 
 _HANDLERS = (
     ("depsgraph_update_post", _on_depsgraph),
-    ("frame_change_post", _on_depsgraph),   # scene.frame_set() calls only this one
+    ("frame_change_post", _on_depsgraph),  # scene.frame_set() calls only this one
     ("undo_post", _on_undo_move),
     ("redo_post", _on_undo_move),
     ("load_post", _on_undo_move),
@@ -101,7 +101,7 @@ def end():
 def tag_view3d():
     """Redraw the 3D views only: the one editor a change may leave stale."""
     wm = getattr(bpy.context, "window_manager", None)
-    for window in (wm.windows if wm is not None else ()):
+    for window in wm.windows if wm is not None else ():
         for area in window.screen.areas:
             if area.type == "VIEW_3D":
                 area.tag_redraw()
@@ -112,7 +112,7 @@ def tag_kernel_panels():
     views' open sidebars, the Properties editors on the Scene tab. Cheap regions of
     buttons, never the viewport."""
     wm = getattr(bpy.context, "window_manager", None)
-    for window in (wm.windows if wm is not None else ()):
+    for window in wm.windows if wm is not None else ():
         for area in window.screen.areas:
             space = area.spaces.active
             if area.type == "VIEW_3D" and getattr(space, "show_region_ui", False):

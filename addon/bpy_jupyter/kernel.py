@@ -23,9 +23,9 @@ last_error = ""
 # it at once. The 3D views are redrawn only after a cell that changed data (changes.py).
 REDRAW_DELAY = 0.05
 
-_kernel = None           # created once: its Python namespace outlives stops
-_finished_cell = None    # execution count of a cell whose undo step is still to decide
-_panels_at = None        # when the debounced refresh of the kernel's panels is due
+_kernel = None  # created once: its Python namespace outlives stops
+_finished_cell = None  # execution count of a cell whose undo step is still to decide
+_panels_at = None  # when the debounced refresh of the kernel's panels is due
 
 
 def _get_kernel():
@@ -62,7 +62,8 @@ def _jupyter_runtime_dir():
     if explicit:
         return explicit
     data = os.environ.get("JUPYTER_DATA_DIR") or os.path.join(
-        os.environ.get("XDG_DATA_HOME") or os.path.expanduser("~/.local/share"), "jupyter")
+        os.environ.get("XDG_DATA_HOME") or os.path.expanduser("~/.local/share"), "jupyter"
+    )
     return os.path.join(data, "runtime")
 
 
@@ -72,7 +73,9 @@ def connection_file_path(prefs):
     The default folder is Jupyter's runtime folder, where
     `jupyter console --existing kernel-blender-PID.json` finds it by name.
     """
-    folder = bpy.path.abspath(prefs.connection_dir) if prefs.connection_dir else _jupyter_runtime_dir()
+    folder = (
+        bpy.path.abspath(prefs.connection_dir) if prefs.connection_dir else _jupyter_runtime_dir()
+    )
     return os.path.join(folder, "kernel-blender-%d.json" % os.getpid())
 
 
@@ -110,16 +113,21 @@ def update_dbus_export(prefs):
     access is disabled either: a Start over the bus would open the kernel's sockets
     behind the user's back (and the kernel cannot ask the add-on first).
     """
-    wanted = (prefs is not None and prefs.dbus_export and online_access_allowed()
-              and bool(os.environ.get("DBUS_SESSION_BUS_ADDRESS")))
+    wanted = (
+        prefs is not None
+        and prefs.dbus_export
+        and online_access_allowed()
+        and bool(os.environ.get("DBUS_SESSION_BUS_ADDRESS"))
+    )
     if not wanted and _kernel is None:
         return  # nothing exported, and no kernel to create just to say so
     kernel = _get_kernel()
     if wanted and kernel.dbus_name is None:
         try:
             configure(prefs)
-            kernel.export_dbus("Blender " + bpy.app.version_string,
-                               document=bpy.data.filepath or None)
+            kernel.export_dbus(
+                "Blender " + bpy.app.version_string, document=bpy.data.filepath or None
+            )
         except Exception as error:
             print(_("bpy-jupyter: not on D-Bus: %s") % error)
     elif not wanted and kernel.dbus_name is not None:
@@ -201,7 +209,7 @@ def _finish_cell():
 
 def view3d_context(window=None):
     wm = bpy.context.window_manager
-    for candidate in ([window] if window else wm.windows):
+    for candidate in [window] if window else wm.windows:
         for area in candidate.screen.areas:
             if area.type == "VIEW_3D":
                 region = next(r for r in area.regions if r.type == "WINDOW")

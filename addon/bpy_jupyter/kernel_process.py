@@ -29,7 +29,7 @@ def main(argv):
     kernel.run()
 
 
-argv = sys.argv[sys.argv.index("--") + 1:] if "--" in sys.argv else []
+argv = sys.argv[sys.argv.index("--") + 1 :] if "--" in sys.argv else []
 try:
     main(argv)
 except SystemExit:

@@ -42,8 +42,14 @@ class BPY_JUPYTER_OT_start_kernel(bpy.types.Operator):
     def invoke(self, context, event):
         prefs = kernel.preferences_or_none()
         if prefs is not None and not prefs.is_loopback() and not prefs.allow_remote:
-            self.report({"ERROR"}, _("Listening on %s reaches other machines: confirm it in the "
-                                     "add-on preferences first") % prefs.ip)
+            self.report(
+                {"ERROR"},
+                _(
+                    "Listening on %s reaches other machines: confirm it in the "
+                    "add-on preferences first"
+                )
+                % prefs.ip,
+            )
             return {"CANCELLED"}
         return self.execute(context)
 
@@ -55,7 +61,9 @@ class BPY_JUPYTER_OT_start_kernel(bpy.types.Operator):
             kernel.last_error = str(error)
             self.report({"ERROR"}, _("Cannot start the kernel: %s") % error)
             return {"CANCELLED"}
-        self.report({"INFO"}, _("Jupyter kernel started: %s") % kernel.current_kernel().connection_file)
+        self.report(
+            {"INFO"}, _("Jupyter kernel started: %s") % kernel.current_kernel().connection_file
+        )
         return {"FINISHED"}
 
 
@@ -82,7 +90,9 @@ class BPY_JUPYTER_OT_stop_kernel(bpy.types.Operator):
 class BPY_JUPYTER_OT_restart_kernel(bpy.types.Operator):
     bl_idname = "bpy_jupyter.restart_kernel"
     bl_label = NC_("Operator", "Restart Kernel")
-    bl_description = N_("Restart the kernel on the same ports and key; the Python namespace is kept")
+    bl_description = N_(
+        "Restart the kernel on the same ports and key; the Python namespace is kept"
+    )
     bl_options = {"REGISTER"}
 
     @classmethod
@@ -123,10 +133,21 @@ class BPY_JUPYTER_OT_copy_connection_info(bpy.types.Operator):
         name=N_("What"),
         items=(
             ("PATH", N_("Connection File Path"), N_("The path of the connection file")),
-            ("FOLDER", N_("Connection File Folder"), N_("The folder that holds the connection file")),
-            ("JSON", N_("Connection JSON (with key)"),
-             N_("The connection file's content, key included: keep it secret")),
-            ("COMMAND", N_("Console Command"), N_("A jupyter console command that connects to this kernel")),
+            (
+                "FOLDER",
+                N_("Connection File Folder"),
+                N_("The folder that holds the connection file"),
+            ),
+            (
+                "JSON",
+                N_("Connection JSON (with key)"),
+                N_("The connection file's content, key included: keep it secret"),
+            ),
+            (
+                "COMMAND",
+                N_("Console Command"),
+                N_("A jupyter console command that connects to this kernel"),
+            ),
         ),
         default="PATH",
     )
@@ -137,12 +158,14 @@ class BPY_JUPYTER_OT_copy_connection_info(bpy.types.Operator):
 
     @classmethod
     def description(cls, context, properties):
-        return tip_({
-            "PATH": N_("Copy the connection file's path"),
-            "FOLDER": N_("Copy the folder of the connection file"),
-            "JSON": N_("Copy the connection file's JSON, key included (keep it secret)"),
-            "COMMAND": N_("Copy a `jupyter console --existing` command for this kernel"),
-        }[properties.what])
+        return tip_(
+            {
+                "PATH": N_("Copy the connection file's path"),
+                "FOLDER": N_("Copy the folder of the connection file"),
+                "JSON": N_("Copy the connection file's JSON, key included (keep it secret)"),
+                "COMMAND": N_("Copy a `jupyter console --existing` command for this kernel"),
+            }[properties.what]
+        )
 
     def execute(self, context):
         running = kernel.current_kernel()

@@ -43,7 +43,9 @@ def draw_main(layout, context):
         box = layout.box()
         box.label(text=N_("Online access is disabled:"), icon="ERROR")
         box.label(text=N_("the kernel needs it to listen for clients."))
-        box.operator("screen.userpref_show", text=NC_("Operator", "Open Preferences"), icon="PREFERENCES")
+        box.operator(
+            "screen.userpref_show", text=NC_("Operator", "Open Preferences"), icon="PREFERENCES"
+        )
 
     if running is None:
         layout.operator("bpy_jupyter.start_kernel", icon="PLAY")
@@ -53,10 +55,17 @@ def draw_main(layout, context):
         col = layout.column(align=True)
         row = col.row(align=True)
         row.operator("bpy_jupyter.stop_kernel", icon="SNAP_FACE", text=NC_("Operator", "Stop"))
-        row.operator("bpy_jupyter.restart_kernel", icon="FILE_REFRESH", text=NC_("Operator", "Restart"))
-        col.operator("bpy_jupyter.interrupt_kernel", icon="PAUSE", text=NC_("Operator", "Interrupt"))
-        layout.operator("bpy_jupyter.copy_connection_info", icon="CONSOLE",
-                        text=NC_("Operator", "Copy Console Command")).what = "COMMAND"
+        row.operator(
+            "bpy_jupyter.restart_kernel", icon="FILE_REFRESH", text=NC_("Operator", "Restart")
+        )
+        col.operator(
+            "bpy_jupyter.interrupt_kernel", icon="PAUSE", text=NC_("Operator", "Interrupt")
+        )
+        layout.operator(
+            "bpy_jupyter.copy_connection_info",
+            icon="CONSOLE",
+            text=NC_("Operator", "Copy Console Command"),
+        ).what = "COMMAND"
 
     if kernel.last_error:
         box = layout.box()
@@ -83,14 +92,19 @@ def draw_connection(layout, context):
     col = layout.column(align=True)
     col.label(text="%s://%s" % (info.transport, info.ip), translate=False)
     # The channels' own names, as Jupyter's documentation spells them.
-    col.label(text="Shell %d · IOPub %d · Stdin %d" % (info.shell_port, info.iopub_port, info.stdin_port),
-              translate=False)
+    col.label(
+        text="Shell %d · IOPub %d · Stdin %d" % (info.shell_port, info.iopub_port, info.stdin_port),
+        translate=False,
+    )
     col.label(text="Control %d · Heartbeat %d" % (info.control_port, info.hb_port), translate=False)
     col.label(text=_("Signed with %s") % info.signature_scheme, translate=False)
     row = layout.row(align=True)
     row.label(text=N_("Key: hidden"), icon="LOCKED")
-    row.operator("bpy_jupyter.copy_connection_info", text=NC_("Operator", "Copy JSON with Key"),
-                 icon="COPYDOWN").what = "JSON"
+    row.operator(
+        "bpy_jupyter.copy_connection_info",
+        text=NC_("Operator", "Copy JSON with Key"),
+        icon="COPYDOWN",
+    ).what = "JSON"
 
 
 class BPY_JUPYTER_PT_view3d(bpy.types.Panel):

@@ -12,6 +12,7 @@ from .registration import register_classes, unregister_classes
 def _settings_changed(self, context):
     # Imported here: kernel imports the extension module, preferences must not.
     from . import kernel
+
     kernel.configure(self)
     kernel.update_dbus_export(self)
 
@@ -27,8 +28,10 @@ class BPY_JUPYTER_AP_preferences(bpy.types.AddonPreferences):
     )
     allow_remote: BoolProperty(
         name=N_("Allow Other Machines"),
-        description=N_("Listen on an address other machines can reach. Anyone who gets the "
-                       "connection file can run any code as you"),
+        description=N_(
+            "Listen on an address other machines can reach. Anyone who gets the "
+            "connection file can run any code as you"
+        ),
         default=False,
         update=_settings_changed,
     )
@@ -50,8 +53,10 @@ class BPY_JUPYTER_AP_preferences(bpy.types.AddonPreferences):
     )
     dbus_export: BoolProperty(
         name=N_("Desktop Control (D-Bus)"),
-        description=N_("Let desktop tools see and start or stop this kernel over the session bus "
-                       "(org.bpyjupyter.Kernel)"),
+        description=N_(
+            "Let desktop tools see and start or stop this kernel over the session bus "
+            "(org.bpyjupyter.Kernel)"
+        ),
         default=True,
         update=_settings_changed,
     )

@@ -14,6 +14,6 @@ import sys
 import bpy
 from ipykernel.kernelapp import IPKernelApp
 
-argv = sys.argv[sys.argv.index("--") + 1:] if "--" in sys.argv else []
+argv = sys.argv[sys.argv.index("--") + 1 :] if "--" in sys.argv else []
 IPKernelApp.launch_instance(argv=argv, user_ns={"bpy": bpy, "C": bpy.context, "D": bpy.data})
 IPKernelApp.instance().close()

@@ -30,13 +30,16 @@ def esmify(text, source):
             exports = exported.group(1).split()
             out.append("// Generated from %s by esmify.py: edit that file." % source)
         elif "imports." in line and not line.lstrip().startswith("//"):
-            raise SystemExit("%s:%d: legacy import the ESM port cannot follow: %s"
-                             % (source, number, line.strip()))
+            raise SystemExit(
+                "%s:%d: legacy import the ESM port cannot follow: %s"
+                % (source, number, line.strip())
+            )
         else:
             out.append(line)
     if not gi_seen or not exports:
-        raise SystemExit("%s: needs a `const {...} = imports.gi;` line and an "
-                         "`// EXPORTS:` line" % source)
+        raise SystemExit(
+            "%s: needs a `const {...} = imports.gi;` line and an " "`// EXPORTS:` line" % source
+        )
     out.append("")
     out.append("export {%s};" % ", ".join(exports))
     return "\n".join(out) + "\n"

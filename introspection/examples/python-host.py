@@ -37,8 +37,12 @@ sys.modules.setdefault("python_host", sys.modules[__name__])
 
 def main(argv):
     parser = argparse.ArgumentParser(description="Host a Python Jupyter kernel in a GLib main loop")
-    parser.add_argument("-f", "--connection-file", required=True,
-                        help="the connection file to read, or to write if it does not exist")
+    parser.add_argument(
+        "-f",
+        "--connection-file",
+        required=True,
+        help="the connection file to read, or to write if it does not exist",
+    )
     args = parser.parse_args(argv)
 
     loop = GLib.MainLoop()

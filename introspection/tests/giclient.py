@@ -75,8 +75,13 @@ def run(connection_file, steps):
                 kc.control_channel.send(interrupt)
                 interrupt_reply = reply_for(kc.get_control_msg, interrupt["header"]["msg_id"])
                 reply = reply_for(kc.get_shell_msg, msg_id)
-                results.append({"reply": reply["content"], "iopub": iopub_until_idle(kc, msg_id),
-                                "interrupt_reply": interrupt_reply["content"]})
+                results.append(
+                    {
+                        "reply": reply["content"],
+                        "iopub": iopub_until_idle(kc, msg_id),
+                        "interrupt_reply": interrupt_reply["content"],
+                    }
+                )
             elif op == "complete":
                 msg_id = kc.complete(step["code"], step.get("cursor_pos"))
                 results.append(reply_for(kc.get_shell_msg, msg_id)["content"])

@@ -60,8 +60,9 @@ def client_command(connection_file, steps):
 
 def run_client(connection_file, steps, timeout=TIMEOUT):
     """Runs giclient.py against a kernel in another process; returns its results."""
-    done = subprocess.run(client_command(connection_file, steps), capture_output=True,
-                          text=True, timeout=timeout)
+    done = subprocess.run(
+        client_command(connection_file, steps), capture_output=True, text=True, timeout=timeout
+    )
     if done.returncode != 0:
         raise AssertionError(f"client failed ({done.returncode}):\n{done.stderr}")
     return json.loads(done.stdout)
@@ -80,8 +81,10 @@ def wait_for_file(path, process, timeout=TIMEOUT):
             if info and info.get("shell_port"):
                 return info
         if process.poll() is not None:
-            raise AssertionError(f"the kernel exited with {process.returncode} before it was ready:\n"
-                                 f"{process.stderr.read() if process.stderr else ''}")
+            raise AssertionError(
+                f"the kernel exited with {process.returncode} before it was ready:\n"
+                f"{process.stderr.read() if process.stderr else ''}"
+            )
         time.sleep(0.02)
     raise AssertionError(f"{path} did not appear within {timeout} s")
 

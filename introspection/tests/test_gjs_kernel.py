@@ -23,8 +23,12 @@ class GjsKernelTest(gitest.TempDirTestCase):
         super().setUp()
         self.assertIsNotNone(GJS, "gjs is not installed (apt-get install gjs)")
         self.connection_file = os.path.join(self.tmp, "js-kernel.json")
-        self.process = subprocess.Popen([GJS, JS_KERNEL, "-f", self.connection_file],
-                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.process = subprocess.Popen(
+            [GJS, JS_KERNEL, "-f", self.connection_file],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         self.addCleanup(self.reap)
         gitest.wait_for_file(self.connection_file, self.process)
 
@@ -50,18 +54,26 @@ class GjsKernelTest(gitest.TempDirTestCase):
         self.assertEqual(info["implementation"], "bpy-jupyter")
 
     def test_execute_result_and_stream(self):
-        first, second, failing, completion, incomplete = gitest.run_client(self.connection_file, [
-            {"op": "execute", "code": "print('hello', 'from', 'GJS'); var answer = 6 * 7; answer"},
-            {"op": "execute", "code": "printerr('careful'); ({total: answer + 1})"},
-            {"op": "execute", "code": "throw new TypeError('boom')"},
-            {"op": "complete", "code": "Math.fl", "cursor_pos": 7},
-            {"op": "is_complete", "code": "function f() {"},
-        ])
+        first, second, failing, completion, incomplete = gitest.run_client(
+            self.connection_file,
+            [
+                {
+                    "op": "execute",
+                    "code": "print('hello', 'from', 'GJS'); var answer = 6 * 7; answer",
+                },
+                {"op": "execute", "code": "printerr('careful'); ({total: answer + 1})"},
+                {"op": "execute", "code": "throw new TypeError('boom')"},
+                {"op": "complete", "code": "Math.fl", "cursor_pos": 7},
+                {"op": "is_complete", "code": "function f() {"},
+            ],
+        )
 
         self.assertEqual(first["reply"]["status"], "ok", first)
         self.assertEqual(first["reply"]["execution_count"], 1)
         kinds = [kind for kind, _ in first["iopub"]]
-        self.assertEqual(kinds, ["status", "execute_input", "stream", "execute_result", "status"], kinds)
+        self.assertEqual(
+            kinds, ["status", "execute_input", "stream", "execute_result", "status"], kinds
+        )
         self.assertEqual(gitest.stream_text(first["iopub"]), "hello from GJS\n")
         (result,) = gitest.of_type(first["iopub"], "execute_result")
         self.assertEqual(result["data"], {"text/plain": "42"})
@@ -84,9 +96,12 @@ class GjsKernelTest(gitest.TempDirTestCase):
 
     def test_out_parameter_of_a_javascript_vfunc(self):
         # handle_message returns its reply through an (out) parameter.
-        (reply,) = gitest.run_client(self.connection_file, [
-            {"op": "shell", "msg_type": "comm_info_request", "content": {}},
-        ])
+        (reply,) = gitest.run_client(
+            self.connection_file,
+            [
+                {"op": "shell", "msg_type": "comm_info_request", "content": {}},
+            ],
+        )
         self.assertEqual(reply, {"status": "ok", "comms": {}})
 
     def test_shutdown_request_ends_the_process(self):

@@ -22,6 +22,7 @@ import gitest
 BpyJupyter, BpyJupyterPython = gitest.import_gi("BpyJupyter", "BpyJupyterPython")
 from gi.repository import Gio, GLib, GObject, Json  # noqa: E402
 
+
 def json_object(value):
     return Json.from_string(json.dumps(value)).get_object()
 
@@ -76,8 +77,10 @@ class PyGObjectKernelTest(gitest.TempDirTestCase):
 
     def client(self, connection_file, steps, timeout=gitest.TIMEOUT):
         """Runs giclient.py; the kernel keeps being served while it runs."""
-        process = Gio.Subprocess.new(gitest.client_command(connection_file, steps),
-                                     Gio.SubprocessFlags.STDOUT_PIPE | Gio.SubprocessFlags.STDERR_PIPE)
+        process = Gio.Subprocess.new(
+            gitest.client_command(connection_file, steps),
+            Gio.SubprocessFlags.STDOUT_PIPE | Gio.SubprocessFlags.STDERR_PIPE,
+        )
         outcome = {}
 
         def communicated(process, result):
@@ -138,11 +141,14 @@ class PyGObjectKernelTest(gitest.TempDirTestCase):
         kernel, connection_file = self.new_kernel()
         states = []
         executions = []
-        kernel.connect("state-changed",
-                       lambda k, state: states.append(BpyJupyter.KernelState.to_string(state)))
+        kernel.connect(
+            "state-changed", lambda k, state: states.append(BpyJupyter.KernelState.to_string(state))
+        )
         kernel.connect("execute-started", lambda k, count: executions.append(("started", count)))
-        kernel.connect("execute-finished",
-                       lambda k, count, status: executions.append(("finished", count, status)))
+        kernel.connect(
+            "execute-finished",
+            lambda k, count, status: executions.append(("finished", count, status)),
+        )
         host.main_ident = threading.main_thread().ident
 
         kernel.start()
@@ -151,15 +157,22 @@ class PyGObjectKernelTest(gitest.TempDirTestCase):
         self.assertTrue(os.path.exists(connection_file))
         self.assertEqual(kernel.get_owner_context(), GLib.MainContext.default())
 
-        info, ok, error = self.client(connection_file, [
-            {"op": "kernel_info"},
-            {"op": "execute", "code": (
-                "import threading, bj_gir_host\n"
-                "bj_gir_host.ran_on = threading.get_ident()\n"
-                "print('hello from', __name__)\n"
-                "6 * 7")},
-            {"op": "execute", "code": "1 / 0"},
-        ])
+        info, ok, error = self.client(
+            connection_file,
+            [
+                {"op": "kernel_info"},
+                {
+                    "op": "execute",
+                    "code": (
+                        "import threading, bj_gir_host\n"
+                        "bj_gir_host.ran_on = threading.get_ident()\n"
+                        "print('hello from', __name__)\n"
+                        "6 * 7"
+                    ),
+                },
+                {"op": "execute", "code": "1 / 0"},
+            ],
+        )
 
         self.assertEqual(info["language_info"]["name"], "python")
         self.assertEqual(info["implementation"], "bpy-jupyter")
@@ -177,8 +190,10 @@ class PyGObjectKernelTest(gitest.TempDirTestCase):
         # Each execute made the kernel busy, then idle again, through the signal
         # (kernel_info is answered by the I/O thread and leaves the state alone).
         self.assertEqual(states, ["starting", "idle"] + ["busy", "idle"] * 2, states)
-        self.assertEqual(executions, [("started", 1), ("finished", 1, "ok"),
-                                      ("started", 2), ("finished", 2, "error")])
+        self.assertEqual(
+            executions,
+            [("started", 1), ("finished", 1, "ok"), ("started", 2), ("finished", 2, "error")],
+        )
         self.assertEqual(kernel.get_execution_count(), 2)
 
         kernel.stop()
@@ -192,7 +207,9 @@ class PyGObjectKernelTest(gitest.TempDirTestCase):
         try:
             kernel, connection_file = self.new_kernel()
             kernel.start()
-            (cell,) = self.client(connection_file, [{"op": "execute", "code": "print('in a cell')"}])
+            (cell,) = self.client(
+                connection_file, [{"op": "execute", "code": "print('in a cell')"}]
+            )
             print("from the host")
             kernel.stop()
         finally:
@@ -203,10 +220,13 @@ class PyGObjectKernelTest(gitest.TempDirTestCase):
     def test_interrupt(self):
         kernel, connection_file = self.new_kernel()
         kernel.start()
-        interrupted, after = self.client(connection_file, [
-            {"op": "execute_and_interrupt", "code": "while True:\n    pass", "delay": 0.5},
-            {"op": "execute", "code": "'still alive'"},
-        ])
+        interrupted, after = self.client(
+            connection_file,
+            [
+                {"op": "execute_and_interrupt", "code": "while True:\n    pass", "delay": 0.5},
+                {"op": "execute", "code": "'still alive'"},
+            ],
+        )
         self.assertEqual(interrupted["interrupt_reply"]["status"], "ok")
         self.assertEqual(interrupted["reply"]["status"], "error", interrupted)
         self.assertEqual(interrupted["reply"]["ename"], "KeyboardInterrupt")
@@ -223,7 +243,9 @@ class PyGObjectKernelTest(gitest.TempDirTestCase):
         self.assertEqual(kernel.get_state(), BpyJupyter.KernelState.IDLE)
 
         (ok,) = self.client(connection_file, [{"op": "execute", "code": "2 ** 10"}])
-        self.assertEqual(gitest.of_type(ok["iopub"], "execute_result")[0]["data"]["text/plain"], "1024")
+        self.assertEqual(
+            gitest.of_type(ok["iopub"], "execute_result")[0]["data"]["text/plain"], "1024"
+        )
 
         stopped = []
         kernel.stop_async(None, lambda k, result: stopped.append(result))
@@ -237,8 +259,10 @@ class PyGObjectKernelTest(gitest.TempDirTestCase):
         kernel.stop_async(None, lambda k, result: again.append(result))
         with self.assertRaises(GLib.Error) as raised:
             self.finish(kernel.stop_finish, again, "stop_async on a stopped kernel")
-        self.assertTrue(raised.exception.matches(BpyJupyter.error_quark(), BpyJupyter.Error.NOT_RUNNING),
-                        raised.exception)
+        self.assertTrue(
+            raised.exception.matches(BpyJupyter.error_quark(), BpyJupyter.Error.NOT_RUNNING),
+            raised.exception,
+        )
 
     def test_cancellation_before_the_work_starts(self):
         kernel, connection_file = self.new_kernel()
@@ -291,21 +315,34 @@ class PyGObjectKernelTest(gitest.TempDirTestCase):
         host.on_stopped = lambda k, result: stopped.append(result)
         kernel.start()
 
-        sync, asynchronous = self.client(connection_file, [
-            # The synchronous stop refuses: the cell is still running.
-            {"op": "execute", "code": (
-                "import bj_gir_host\n"
-                "try:\n"
-                "    bj_gir_host.kernel.stop()\n"
-                "except Exception as e:\n"
-                "    print(type(e).__name__, e.message)")},
-            # The asynchronous one stops the kernel once this cell's reply went out.
-            {"op": "execute", "code": (
-                "import bj_gir_host\n"
-                "bj_gir_host.kernel.stop_async(None, bj_gir_host.on_stopped)\n"
-                "'stopping after this cell'")},
-        ])
-        self.assertIn("cannot stop itself from inside a running cell", gitest.stream_text(sync["iopub"]))
+        sync, asynchronous = self.client(
+            connection_file,
+            [
+                # The synchronous stop refuses: the cell is still running.
+                {
+                    "op": "execute",
+                    "code": (
+                        "import bj_gir_host\n"
+                        "try:\n"
+                        "    bj_gir_host.kernel.stop()\n"
+                        "except Exception as e:\n"
+                        "    print(type(e).__name__, e.message)"
+                    ),
+                },
+                # The asynchronous one stops the kernel once this cell's reply went out.
+                {
+                    "op": "execute",
+                    "code": (
+                        "import bj_gir_host\n"
+                        "bj_gir_host.kernel.stop_async(None, bj_gir_host.on_stopped)\n"
+                        "'stopping after this cell'"
+                    ),
+                },
+            ],
+        )
+        self.assertIn(
+            "cannot stop itself from inside a running cell", gitest.stream_text(sync["iopub"])
+        )
         self.assertEqual(asynchronous["reply"]["status"], "ok")
         results = gitest.of_type(asynchronous["iopub"], "execute_result")
         self.assertEqual(results[0]["data"]["text/plain"], "'stopping after this cell'")
@@ -319,11 +356,14 @@ class PyGObjectKernelTest(gitest.TempDirTestCase):
         kernel.set_connection_file(connection_file)
         self.addCleanup(self.stop_if_running, kernel)
         kernel.start()
-        info, echoed, comms = self.client(connection_file, [
-            {"op": "kernel_info"},
-            {"op": "execute", "code": "hello"},
-            {"op": "shell", "msg_type": "comm_info_request"},
-        ])
+        info, echoed, comms = self.client(
+            connection_file,
+            [
+                {"op": "kernel_info"},
+                {"op": "execute", "code": "hello"},
+                {"op": "shell", "msg_type": "comm_info_request"},
+            ],
+        )
         self.assertEqual(info["language_info"]["name"], "echo")
         self.assertEqual(echoed["reply"]["status"], "ok")
         self.assertEqual(gitest.stream_text(echoed["iopub"]), "HELLO\n")

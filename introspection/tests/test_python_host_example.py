@@ -16,8 +16,12 @@ class PythonHostExampleTest(gitest.TempDirTestCase):
     def setUp(self):
         super().setUp()
         self.connection_file = os.path.join(self.tmp, "python-host.json")
-        self.process = subprocess.Popen([gitest.PYTHON, PYTHON_HOST, "-f", self.connection_file],
-                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.process = subprocess.Popen(
+            [gitest.PYTHON, PYTHON_HOST, "-f", self.connection_file],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         self.addCleanup(self.reap)
         gitest.wait_for_file(self.connection_file, self.process)
 
@@ -34,12 +38,15 @@ class PythonHostExampleTest(gitest.TempDirTestCase):
         return code, self.process.stderr.read()
 
     def test_cells_run_in_the_host(self):
-        info, first, second, reply = gitest.run_client(self.connection_file, [
-            {"op": "kernel_info"},
-            {"op": "execute", "code": "import os, python_host\nprint(os.getpid())"},
-            {"op": "execute", "code": "python_host.counter"},
-            {"op": "shutdown", "restart": False},
-        ])
+        info, first, second, reply = gitest.run_client(
+            self.connection_file,
+            [
+                {"op": "kernel_info"},
+                {"op": "execute", "code": "import os, python_host\nprint(os.getpid())"},
+                {"op": "execute", "code": "python_host.counter"},
+                {"op": "shutdown", "restart": False},
+            ],
+        )
         self.assertEqual(info["language_info"]["name"], "python")
         # The cell ran in the host process, and sees the host's module state.
         self.assertEqual(gitest.stream_text(first["iopub"]).strip(), str(self.process.pid))

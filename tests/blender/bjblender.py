@@ -40,6 +40,7 @@ import tempfile
 import time
 import unittest
 
+
 def run_on_private_bus():
     """Runs the calling test script again under dbus-run-session, unless it already
     is: a private session bus, nothing of the desktop's. Call it first thing."""
@@ -132,8 +133,10 @@ def fail(message):
 def find_program(name, env_var=None):
     path = (os.environ.get(env_var) if env_var else None) or shutil.which(name)
     if not path or not os.access(path, os.X_OK):
-        fail(f"{name} is required for the blender suite and was not found "
-             f"(apt-get install {name if name != 'xvfb-run' else 'xvfb'})")
+        fail(
+            f"{name} is required for the blender suite and was not found "
+            f"(apt-get install {name if name != 'xvfb-run' else 'xvfb'})"
+        )
     return path
 
 
@@ -146,9 +149,14 @@ def blender_version():
     if _blender_version is None:
         blender = find_program("blender", "BJ_BLENDER")
         with tempfile.TemporaryDirectory(prefix="bj-version-") as home:
-            out = subprocess.run([blender, "--factory-startup", "--version"], capture_output=True,
-                                 text=True, timeout=STARTUP_TIMEOUT, cwd=home,
-                                 env=dict(os.environ, HOME=home)).stdout
+            out = subprocess.run(
+                [blender, "--factory-startup", "--version"],
+                capture_output=True,
+                text=True,
+                timeout=STARTUP_TIMEOUT,
+                cwd=home,
+                env=dict(os.environ, HOME=home),
+            ).stdout
         for line in out.splitlines():
             words = line.split()
             if len(words) >= 2 and words[0] == "Blender":
@@ -170,27 +178,46 @@ EXTENSION_MODULE = "bl_ext.user_default.bpy_jupyter"
 def extension_zip():
     path = os.environ.get("BJ_ADDON_EXTENSION_ZIP")
     if not path or not os.path.isfile(path):
-        fail(f"BJ_ADDON_EXTENSION_ZIP ({path!r}) must name the built extension zip "
-             "(<build>/addon/bpy_jupyter-VERSION-extension.zip): build the addon-zip target")
+        fail(
+            f"BJ_ADDON_EXTENSION_ZIP ({path!r}) must name the built extension zip "
+            "(<build>/addon/bpy_jupyter-VERSION-extension.zip): build the addon-zip target"
+        )
     return path
 
 
 def install_extension(blender, env, cwd):
     """Install the extension zip into the user_default repository of env's HOME."""
-    result = subprocess.run([blender, "--factory-startup", "--command", "extension",
-                             "install-file", "-r", "user_default", extension_zip()],
-                            env=env, cwd=cwd, capture_output=True, text=True,
-                            timeout=STARTUP_TIMEOUT)
+    result = subprocess.run(
+        [
+            blender,
+            "--factory-startup",
+            "--command",
+            "extension",
+            "install-file",
+            "-r",
+            "user_default",
+            extension_zip(),
+        ],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=STARTUP_TIMEOUT,
+    )
     if result.returncode != 0:
-        fail(f"installing the extension failed ({result.returncode}):\n"
-             f"{result.stdout}\n{result.stderr}")
+        fail(
+            f"installing the extension failed ({result.returncode}):\n"
+            f"{result.stdout}\n{result.stderr}"
+        )
 
 
 def addon_scripts():
     scripts = os.environ.get("BJ_ADDON_SCRIPTS")
     if not scripts:
-        fail("BJ_ADDON_SCRIPTS is not set: it must name the staged scripts folder "
-             "(<build>/addon/scripts)")
+        fail(
+            "BJ_ADDON_SCRIPTS is not set: it must name the staged scripts folder "
+            "(<build>/addon/scripts)"
+        )
     package = os.path.join(scripts, "addons", "bpy_jupyter")
     for name in ("__init__.py", "kernel_process.py"):
         if not os.path.isfile(os.path.join(package, name)):
@@ -251,8 +278,11 @@ def kill_group(popen, grace=5.0):
 
 def connection_files(runtime_dir):
     try:
-        return sorted(os.path.join(runtime_dir, n) for n in os.listdir(runtime_dir)
-                      if n.startswith("kernel-blender-") and n.endswith(".json"))
+        return sorted(
+            os.path.join(runtime_dir, n)
+            for n in os.listdir(runtime_dir)
+            if n.startswith("kernel-blender-") and n.endswith(".json")
+        )
     except FileNotFoundError:
         return []
 
@@ -272,8 +302,15 @@ def read_connection_file(path):
 class BlenderGUI:
     """A GUI Blender under xvfb-run with the add-on enabled (see the module doc)."""
 
-    def __init__(self, start_kernel=True, extra_args=(), name="bj-blender", driver=None,
-                 env=None, online=True):
+    def __init__(
+        self,
+        start_kernel=True,
+        extra_args=(),
+        name="bj-blender",
+        driver=None,
+        env=None,
+        online=True,
+    ):
         """driver(cmd_dir) -> source replaces the test driver (bench/blenders.py serves
         commands without the add-on); env: variables to set in Blender's environment
         (None: to remove); online: pass --online-mode to a Blender 4.2+ (without it,
@@ -297,17 +334,29 @@ class BlenderGUI:
             if driver is not None:
                 f.write(driver(self.cmd_dir))
             else:
-                f.write(driver_source(self.cmd_dir, ENABLE_ADDON.format(module=self.addon_module),
-                                      START_KERNEL if start_kernel else ""))
-        self.env = dict(os.environ,
-                        JUPYTER_RUNTIME_DIR=self.runtime_dir,
-                        HOME=self.home,
-                        TMPDIR=self.tmpdir,
-                        XDG_RUNTIME_DIR=self.tmpdir,
-                        XDG_CONFIG_HOME=os.path.join(self.home, ".config"),
-                        XDG_CACHE_HOME=os.path.join(self.home, ".cache"))
-        for var in ("DISPLAY", "WAYLAND_DISPLAY", "XAUTHORITY", "PYTHONDONTWRITEBYTECODE",
-                    "BLENDER_USER_SCRIPTS"):
+                f.write(
+                    driver_source(
+                        self.cmd_dir,
+                        ENABLE_ADDON.format(module=self.addon_module),
+                        START_KERNEL if start_kernel else "",
+                    )
+                )
+        self.env = dict(
+            os.environ,
+            JUPYTER_RUNTIME_DIR=self.runtime_dir,
+            HOME=self.home,
+            TMPDIR=self.tmpdir,
+            XDG_RUNTIME_DIR=self.tmpdir,
+            XDG_CONFIG_HOME=os.path.join(self.home, ".config"),
+            XDG_CACHE_HOME=os.path.join(self.home, ".cache"),
+        )
+        for var in (
+            "DISPLAY",
+            "WAYLAND_DISPLAY",
+            "XAUTHORITY",
+            "PYTHONDONTWRITEBYTECODE",
+            "BLENDER_USER_SCRIPTS",
+        ):
             self.env.pop(var, None)
         self.env["PYTHONDONTWRITEBYTECODE"] = "1"  # no __pycache__ in the staged add-on
         if self.extension:
@@ -323,16 +372,31 @@ class BlenderGUI:
                 self.env.pop(key, None)
             else:
                 self.env[key] = value
-        self.argv = [self.xvfb_run, "-a", "-s", SCREEN,
-                     self.blender, "--factory-startup", "-noaudio", *extra_args,
-                     "--python", self.driver]
+        self.argv = [
+            self.xvfb_run,
+            "-a",
+            "-s",
+            SCREEN,
+            self.blender,
+            "--factory-startup",
+            "-noaudio",
+            *extra_args,
+            "--python",
+            self.driver,
+        ]
         self._log = open(self.log_path, "wb")
         self._serial = 0
         self.clients = []
         self.t_popen = time.perf_counter()
-        self.popen = subprocess.Popen(self.argv, env=self.env, cwd=self.tmp,
-                                      stdin=subprocess.DEVNULL, stdout=self._log,
-                                      stderr=subprocess.STDOUT, start_new_session=True)
+        self.popen = subprocess.Popen(
+            self.argv,
+            env=self.env,
+            cwd=self.tmp,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         self.closed = False
 
     # -- state -------------------------------------------------------------
@@ -360,13 +424,16 @@ class BlenderGUI:
                 return value
             self.check_alive()
             if time.monotonic() >= deadline:
-                fail(f"timed out after {timeout:.0f}s waiting for {what}; "
-                     f"Blender's log ends with:\n{self.log()}")
+                fail(
+                    f"timed out after {timeout:.0f}s waiting for {what}; "
+                    f"Blender's log ends with:\n{self.log()}"
+                )
             time.sleep(0.02)
 
     # -- connection file ---------------------------------------------------
     def wait_connection_file(self, timeout=STARTUP_TIMEOUT):
         """Wait for the (one) connection file to be complete; return (path, info)."""
+
         def ready():
             files = connection_files(self.runtime_dir)
             if len(files) > 1:
@@ -376,11 +443,15 @@ class BlenderGUI:
                 if info:
                     return files[0], info
             return None
+
         return self._wait(ready, timeout, "the kernel's connection file")
 
     def wait_no_connection_file(self, timeout=TIMEOUT):
-        self._wait(lambda: not connection_files(self.runtime_dir), timeout,
-                   "the connection file to be removed")
+        self._wait(
+            lambda: not connection_files(self.runtime_dir),
+            timeout,
+            "the connection file to be removed",
+        )
 
     # -- commands run by the driver on Blender's main thread ----------------
     def submit(self, code):
@@ -499,8 +570,10 @@ def collect(kc, msg_id, timeout=TIMEOUT):
     while reply is None or not idle:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            fail(f"no complete answer to {msg_id} within {timeout:.0f}s "
-                 f"(reply: {reply is not None}, idle: {idle}, outputs: {outputs})")
+            fail(
+                f"no complete answer to {msg_id} within {timeout:.0f}s "
+                f"(reply: {reply is not None}, idle: {idle}, outputs: {outputs})"
+            )
         if reply is None:
             try:
                 take("shell", kc.get_shell_msg(timeout=min(remaining, 0.05)))
@@ -508,7 +581,9 @@ def collect(kc, msg_id, timeout=TIMEOUT):
                 pass
         try:
             while not idle:
-                take("iopub", kc.get_iopub_msg(timeout=0 if reply is None else min(remaining, 0.05)))
+                take(
+                    "iopub", kc.get_iopub_msg(timeout=0 if reply is None else min(remaining, 0.05))
+                )
         except Empty:
             pass
     return reply, outputs
@@ -520,8 +595,10 @@ def wait_started(kc, msg_id, timeout=TIMEOUT):
     from queue import Empty
 
     stash = _stash(kc)
-    if any(m["parent_header"].get("msg_id") == msg_id and m["msg_type"] == "execute_input"
-           for m in stash["iopub"]):
+    if any(
+        m["parent_header"].get("msg_id") == msg_id and m["msg_type"] == "execute_input"
+        for m in stash["iopub"]
+    ):
         return
     deadline = time.monotonic() + timeout
     while True:
@@ -571,9 +648,12 @@ def check_interrupt(test, kc, send_interrupt):
     latency = time.monotonic() - sent
     closed, _ = execute(kc, "_bj_valve_closed.set()")
     test.assertEqual(reply["status"], "error", reply)
-    test.assertLess(latency, MAX_INTERRUPT_LATENCY,
-                    f"the interrupt did not stop the cell: it ended {latency:.1f}s later with "
-                    f"{reply['ename']}, once the test's safety-valve thread woke up")
+    test.assertLess(
+        latency,
+        MAX_INTERRUPT_LATENCY,
+        f"the interrupt did not stop the cell: it ended {latency:.1f}s later with "
+        f"{reply['ename']}, once the test's safety-valve thread woke up",
+    )
     test.assertEqual(reply["ename"], "KeyboardInterrupt")
     test.assertEqual(closed["status"], "ok", closed)
 
@@ -586,8 +666,11 @@ def result_text(outputs):
 
 
 def stream_text(outputs, name="stdout"):
-    return "".join(m["content"]["text"] for m in outputs
-                   if m["msg_type"] == "stream" and m["content"]["name"] == name)
+    return "".join(
+        m["content"]["text"]
+        for m in outputs
+        if m["msg_type"] == "stream" and m["content"]["name"] == name
+    )
 
 
 class BlenderTestCase(unittest.TestCase):

@@ -13,8 +13,17 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from bjblender import (TIMEOUT, BlenderTestCase, check_interrupt, collect, execute,  # noqa: E402
-                       result_text, stream_text, wait_started, wait_until)
+from bjblender import (
+    TIMEOUT,
+    BlenderTestCase,
+    check_interrupt,
+    collect,
+    execute,  # noqa: E402
+    result_text,
+    stream_text,
+    wait_started,
+    wait_until,
+)
 
 UNDO_CELL = "import bpy_jupyter\nwith bpy_jupyter.view3d_context():\n    bpy.ops.ed.undo()"
 
@@ -26,7 +35,7 @@ class AddonInGUIBlender(BlenderTestCase):
     kc = None
     connection_file = None
     info = None
-    unresponsive = None   # why the kernel stopped answering, if it did
+    unresponsive = None  # why the kernel stopped answering, if it did
 
     blender_options = {"name": "bj-addon"}
 
@@ -48,8 +57,11 @@ class AddonInGUIBlender(BlenderTestCase):
             # Every later step would wait out its own timeouts: fail them at once.
             type(self).unresponsive = f"{self._testMethodName}: {error}"
             raise
-        self.assertEqual(reply["status"], status,
-                         f"cell {code!r}: {reply}\n{outputs}\nBlender's log:\n{self.blender.log()}")
+        self.assertEqual(
+            reply["status"],
+            status,
+            f"cell {code!r}: {reply}\n{outputs}\nBlender's log:\n{self.blender.log()}",
+        )
         return reply, outputs
 
     def value(self, expression, kc=None):
@@ -63,16 +75,20 @@ class AddonInGUIBlender(BlenderTestCase):
 
     def later(self, statement, delay=0.1):
         """A cell that schedules `statement` on a timer, to run after the cell."""
-        self.run_cell("bpy.app.timers.register(lambda: (%s) and None, first_interval=%r)"
-                      % (statement, delay))
+        self.run_cell(
+            "bpy.app.timers.register(lambda: (%s) and None, first_interval=%r)" % (statement, delay)
+        )
 
     def reconnect(self, old_info):
         """After a (re)start: the new connection file, a client on it, and its info."""
         path, info = self.blender.wait_connection_file()
         self.assertNotEqual(info["key"], old_info["key"], "a new start must use a new key")
         ports = ("shell_port", "iopub_port", "stdin_port", "control_port", "hb_port")
-        self.assertNotEqual([info[p] for p in ports], [old_info[p] for p in ports],
-                            "a new start must bind new ports")
+        self.assertNotEqual(
+            [info[p] for p in ports],
+            [old_info[p] for p in ports],
+            "a new start must bind new ports",
+        )
         self.blender.drop_client(self.kc)
         type(self).kc = self.blender.client(path)
         type(self).connection_file, type(self).info = path, info
@@ -84,9 +100,12 @@ class AddonInGUIBlender(BlenderTestCase):
         self.assertEqual(os.stat(self.connection_file).st_mode & 0o777, 0o600)
         self.assertEqual(self.info["ip"], "127.0.0.1")
         self.assertEqual(self.info["transport"], "tcp")
-        self.assertEqual(self.blender.command(
-            "import bpy_jupyter\nresult = bpy_jupyter.current_kernel().connection_file"),
-            self.connection_file)
+        self.assertEqual(
+            self.blender.command(
+                "import bpy_jupyter\nresult = bpy_jupyter.current_kernel().connection_file"
+            ),
+            self.connection_file,
+        )
         # The GUI, not background mode.
         self.assertEqual(self.value("bpy.app.background"), "False")
 
@@ -94,17 +113,26 @@ class AddonInGUIBlender(BlenderTestCase):
         # As the README has users do, in a cell and from Blender's Python, whether
         # Blender loaded the add-on as `bpy_jupyter` (3.x) or as an extension (4.2+).
         module = self.blender.addon_module
-        self.assertEqual(self.value(
-            "import sys, bpy_jupyter, bpy_jupyter.kernel\n"
-            f"(bpy_jupyter is sys.modules[{module!r}],"
-            f" bpy_jupyter.kernel is sys.modules[{module!r} + '.kernel'],"
-            " bpy_jupyter.current_kernel() is not None)"), "(True, True, True)")
-        self.assertEqual(self.blender.command(
-            "import bpy_jupyter\nresult = bpy_jupyter.__name__"), module)
-        self.assertEqual(self.value(
-            "with bpy_jupyter.view3d_context():\n"
-            "    area_type = bpy.context.area.type\n"
-            "area_type"), "'VIEW_3D'")
+        self.assertEqual(
+            self.value(
+                "import sys, bpy_jupyter, bpy_jupyter.kernel\n"
+                f"(bpy_jupyter is sys.modules[{module!r}],"
+                f" bpy_jupyter.kernel is sys.modules[{module!r} + '.kernel'],"
+                " bpy_jupyter.current_kernel() is not None)"
+            ),
+            "(True, True, True)",
+        )
+        self.assertEqual(
+            self.blender.command("import bpy_jupyter\nresult = bpy_jupyter.__name__"), module
+        )
+        self.assertEqual(
+            self.value(
+                "with bpy_jupyter.view3d_context():\n"
+                "    area_type = bpy.context.area.type\n"
+                "area_type"
+            ),
+            "'VIEW_3D'",
+        )
 
     def test_02_predefined_names_and_print(self):
         self.assertEqual(self.value("C is bpy.context and D is bpy.data and bpy.__name__"), "'bpy'")
@@ -115,8 +143,9 @@ class AddonInGUIBlender(BlenderTestCase):
     def test_03_change_the_scene_and_undo_it(self):
         original = self.cube_z()
         self.assertNotIn(original, ("1.0", "2.0", "3.0", "4.0"))
-        self.assertEqual(self.value("D.objects['Cube'].location.z = 2\nD.objects['Cube'].location.z"),
-                         "2.0")
+        self.assertEqual(
+            self.value("D.objects['Cube'].location.z = 2\nD.objects['Cube'].location.z"), "2.0"
+        )
         self.run_cell(UNDO_CELL)
         self.assertEqual(self.cube_z(), original)
 
@@ -151,10 +180,12 @@ class AddonInGUIBlender(BlenderTestCase):
         self.assertEqual(self.value("6 * 7"), "42")
 
     def test_05_system_exit_and_keyboard_interrupt_keep_blender(self):
-        for code, ename in (("raise SystemExit", "SystemExit"),
-                            ("import sys; sys.exit(3)", "SystemExit"),
-                            ("exit_code = 0\nraise SystemExit(exit_code)", "SystemExit"),
-                            ("raise KeyboardInterrupt", "KeyboardInterrupt")):
+        for code, ename in (
+            ("raise SystemExit", "SystemExit"),
+            ("import sys; sys.exit(3)", "SystemExit"),
+            ("exit_code = 0\nraise SystemExit(exit_code)", "SystemExit"),
+            ("raise KeyboardInterrupt", "KeyboardInterrupt"),
+        ):
             with self.subTest(code=code):
                 reply, _ = self.run_cell(code, status="error")
                 self.assertEqual(reply["ename"], ename)
@@ -166,7 +197,7 @@ class AddonInGUIBlender(BlenderTestCase):
         other = self.blender.client(self.connection_file)
         msg_id = other.execute("import time\ntime.sleep(1)\nvanished_cell_done = True")
         wait_started(other, msg_id)
-        self.blender.drop_client(other)   # closes its sockets while the cell sleeps
+        self.blender.drop_client(other)  # closes its sockets while the cell sleeps
         # Queued behind the sleeping cell; answered once it finished.
         self.assertEqual(self.value("vanished_cell_done"), "True")
         time.sleep(0.3)
@@ -181,15 +212,17 @@ class AddonInGUIBlender(BlenderTestCase):
         old_info = self.info
         self.later("bpy.ops.bpy_jupyter.stop_kernel()")
         self.blender.wait_no_connection_file()
-        self.assertIsNone(self.blender.command("import bpy_jupyter\n"
-                                               "result = bpy_jupyter.current_kernel()"))
+        self.assertIsNone(
+            self.blender.command("import bpy_jupyter\n" "result = bpy_jupyter.current_kernel()")
+        )
         self.blender.command("bpy.ops.bpy_jupyter.start_kernel()")
         self.reconnect(old_info)
         self.assertEqual(self.value("kept_across_stop"), "1234")
 
     def test_08_file_new_keeps_the_kernel(self):
-        self.assertEqual(self.value("D.objects['Cube'].location.x = 5\n"
-                                    "D.objects['Cube'].location.x"), "5.0")
+        self.assertEqual(
+            self.value("D.objects['Cube'].location.x = 5\n" "D.objects['Cube'].location.x"), "5.0"
+        )
         self.later("bpy.ops.wm.read_homefile()")
         # The file is new once the Cube is back where the startup file has it.
         wait_until(lambda: self.cube_x() == "0.0", TIMEOUT, "File › New to take effect")
@@ -206,18 +239,26 @@ class AddonInGUIBlender(BlenderTestCase):
         old_info = self.info
         module = self.blender.addon_module
         self.run_cell("import addon_utils")
-        self.later(f"addon_utils.disable({module!r}, default_set=True), "
-                   f"addon_utils.enable({module!r}, default_set=True)")
+        self.later(
+            f"addon_utils.disable({module!r}, default_set=True), "
+            f"addon_utils.enable({module!r}, default_set=True)"
+        )
         self.blender.wait_no_connection_file()
         self.assertTrue(self.blender.alive())
-        self.assertTrue(self.blender.command(
-            "import addon_utils\n"
-            f"result = addon_utils.check({module!r})[1]"), "the add-on is not enabled again")
+        self.assertTrue(
+            self.blender.command(
+                "import addon_utils\n" f"result = addon_utils.check({module!r})[1]"
+            ),
+            "the add-on is not enabled again",
+        )
         # `import bpy_jupyter` names the re-enabled add-on, not a stale copy.
-        self.assertTrue(self.blender.command(
-            "import sys, bpy_jupyter\n"
-            f"result = bpy_jupyter is sys.modules[{module!r}] and "
-            f"bpy_jupyter.kernel is sys.modules[{module!r} + '.kernel']"))
+        self.assertTrue(
+            self.blender.command(
+                "import sys, bpy_jupyter\n"
+                f"result = bpy_jupyter is sys.modules[{module!r}] and "
+                f"bpy_jupyter.kernel is sys.modules[{module!r} + '.kernel']"
+            )
+        )
         self.blender.command("bpy.ops.bpy_jupyter.start_kernel()")
         self.reconnect(old_info)
         self.assertEqual(self.value("kept_across_stop"), "1234")
@@ -243,11 +284,16 @@ class AddonInGUIBlender(BlenderTestCase):
             "              bpy_jupyter.i18n._('Cells run: %d') % 3]\n"
             "finally:\n"
             "    view.use_translate_interface = False\n"
-            "    view.language = 'en_US'\n")
-        self.assertEqual(labels, ["de_DE", "Jupyter-Kernel", "Verbindung", "Kernel beenden",
-                                  "Ausgeführte Zellen: 3"])
-        self.assertEqual(self.blender.command(
-            "result = bpy.app.translations.pgettext_iface('Connection')"), "Connection")
+            "    view.language = 'en_US'\n"
+        )
+        self.assertEqual(
+            labels,
+            ["de_DE", "Jupyter-Kernel", "Verbindung", "Kernel beenden", "Ausgeführte Zellen: 3"],
+        )
+        self.assertEqual(
+            self.blender.command("result = bpy.app.translations.pgettext_iface('Connection')"),
+            "Connection",
+        )
 
     def test_99_quit_with_the_kernel_running(self):
         path = self.connection_file

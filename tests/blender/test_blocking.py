@@ -26,18 +26,32 @@ NAME = "org.bpyjupyter.Kernel"
 
 
 def kernel_call(method, *args, timeout=30, check=True):
-    result = subprocess.run(["gdbus", "call", "--session", "--dest", NAME,
-                             "--object-path", "/org/bpyjupyter/Kernel",
-                             "--method", method, *args],
-                            capture_output=True, text=True, timeout=timeout)
+    result = subprocess.run(
+        [
+            "gdbus",
+            "call",
+            "--session",
+            "--dest",
+            NAME,
+            "--object-path",
+            "/org/bpyjupyter/Kernel",
+            "--method",
+            method,
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     if check and result.returncode != 0:
         raise AssertionError("%s failed: %s" % (method, result.stderr.strip()))
     return result
 
 
 def state():
-    result = kernel_call("org.freedesktop.DBus.Properties.Get", "org.bpyjupyter.Kernel",
-                         "State", check=False)
+    result = kernel_call(
+        "org.freedesktop.DBus.Properties.Get", "org.bpyjupyter.Kernel", "State", check=False
+    )
     return result.stdout.strip().strip("(<>,)'") if result.returncode == 0 else None
 
 
@@ -65,6 +79,7 @@ def interrupt_via_control(kc):
     def send():
         msg = kc.session.msg("interrupt_request", {})
         kc.control_channel.send(msg)
+
     return send
 
 
@@ -77,8 +92,11 @@ class GuiBlenderBlocking(bjblender.BlenderTestCase):
 
     @classmethod
     def prepare(cls):
-        bjblender.wait_until(lambda: state() == "stopped", bjblender.STARTUP_TIMEOUT,
-                             "Blender's kernel on the session bus")
+        bjblender.wait_until(
+            lambda: state() == "stopped",
+            bjblender.STARTUP_TIMEOUT,
+            "Blender's kernel on the session bus",
+        )
         # The first command waits for Blender's window to run timers at all.
         cls.before = cls.blender.command(SIGNAL_STATE, timeout=bjblender.STARTUP_TIMEOUT)
 
@@ -93,13 +111,17 @@ class GuiBlenderBlocking(bjblender.BlenderTestCase):
     def test_interrupt_each_blocking_call(self):
         path, kc = self.start()
         try:
-            for how, send in (("interrupt_request", interrupt_via_control(kc)),
-                              ("D-Bus Interrupt", interrupt_via_dbus)):
+            for how, send in (
+                ("interrupt_request", interrupt_via_control(kc)),
+                ("D-Bus Interrupt", interrupt_via_dbus),
+            ):
                 for blocking in bjblocking.CELLS:
                     with self.subTest(how=how, call=blocking.name):
                         latency = bjblocking.check_interrupt(self, kc, blocking, send)
-                        sys.stderr.write("[info] GUI Blender: %s of %s ended it in %.0f ms\n"
-                                         % (how, blocking.name, latency * 1000))
+                        sys.stderr.write(
+                            "[info] GUI Blender: %s of %s ended it in %.0f ms\n"
+                            % (how, blocking.name, latency * 1000)
+                        )
             # Between cells, and after the kernel stopped, Blender's signals are its own.
             self.assertEqual(self.blender.command(SIGNAL_STATE), self.before)
         finally:
@@ -120,8 +142,10 @@ class GuiBlenderBlocking(bjblender.BlenderTestCase):
                         else:
                             stop = lambda: kc.shutdown()  # noqa: E731
                         latency = bjblocking.check_stop(self, kc, blocking, stop, self.stopped)
-                        sys.stderr.write("[info] GUI Blender: %s of %s: stopped in %.0f ms\n"
-                                         % (how, blocking.name, latency * 1000))
+                        sys.stderr.write(
+                            "[info] GUI Blender: %s of %s: stopped in %.0f ms\n"
+                            % (how, blocking.name, latency * 1000)
+                        )
                     finally:
                         self.blender.drop_client(kc)
                         if state() != "stopped":

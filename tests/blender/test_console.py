@@ -22,18 +22,33 @@ class ConsoleOnGUIBlender(unittest.TestCase):
         self.blender = BlenderGUI(name="bj-console")
         self.addCleanup(self.close_blender)
         self.connection_file, _ = self.blender.wait_connection_file()
-        env = dict(self.blender.env, TERM="xterm",
-                   JUPYTER_CONFIG_DIR=os.path.join(self.blender.home, "jupyter-config"),
-                   JUPYTER_DATA_DIR=os.path.join(self.blender.home, "jupyter-data"),
-                   IPYTHONDIR=os.path.join(self.blender.home, "ipython"))
+        env = dict(
+            self.blender.env,
+            TERM="xterm",
+            JUPYTER_CONFIG_DIR=os.path.join(self.blender.home, "jupyter-config"),
+            JUPYTER_DATA_DIR=os.path.join(self.blender.home, "jupyter-data"),
+            IPYTHONDIR=os.path.join(self.blender.home, "ipython"),
+        )
         self.session = f"bj-blender-console-{os.getpid()}"
         # tmux's server is a daemon outside Blender's process group: keep its socket
         # private and end the server in cleanup.
         self.tmux = ["tmux", "-S", os.path.join(self.blender.tmp, "tmux.sock")]
-        subprocess.run(self.tmux + ["new-session", "-d", "-s", self.session, "-x", "160", "-y", "50",
-                                    "/usr/bin/jupyter-console --simple-prompt --existing "
-                                    + self.connection_file],
-                       check=True, env=env)
+        subprocess.run(
+            self.tmux
+            + [
+                "new-session",
+                "-d",
+                "-s",
+                self.session,
+                "-x",
+                "160",
+                "-y",
+                "50",
+                "/usr/bin/jupyter-console --simple-prompt --existing " + self.connection_file,
+            ],
+            check=True,
+            env=env,
+        )
         self.addCleanup(lambda: subprocess.run(self.tmux + ["kill-server"], capture_output=True))
 
     def close_blender(self):
@@ -42,8 +57,11 @@ class ConsoleOnGUIBlender(unittest.TestCase):
             raise AssertionError("; ".join(problems))
 
     def screen(self):
-        return subprocess.run(self.tmux + ["capture-pane", "-p", "-t", self.session, "-S", "-200"],
-                              capture_output=True, text=True).stdout
+        return subprocess.run(
+            self.tmux + ["capture-pane", "-p", "-t", self.session, "-S", "-200"],
+            capture_output=True,
+            text=True,
+        ).stdout
 
     def wait_for(self, text, timeout=TIMEOUT):
         deadline = time.monotonic() + timeout
@@ -60,8 +78,12 @@ class ConsoleOnGUIBlender(unittest.TestCase):
         subprocess.run(self.tmux + ["send-keys", "-t", self.session, "Enter"], check=True)
 
     def session_exists(self):
-        return subprocess.run(self.tmux + ["has-session", "-t", self.session],
-                              capture_output=True).returncode == 0
+        return (
+            subprocess.run(
+                self.tmux + ["has-session", "-t", self.session], capture_output=True
+            ).returncode
+            == 0
+        )
 
     def test_console_drives_blender(self):
         self.wait_for("In [1]:", timeout=STARTUP_TIMEOUT)

@@ -33,8 +33,10 @@ result = _problems
 
 START = 'result = sorted(bpy.ops.bpy_jupyter.start_kernel())'
 STOP = 'result = sorted(bpy.ops.bpy_jupyter.stop_kernel())'
-PUMP = ('from bpy_jupyter import kernel as _k\n'
-        'result = [bpy.app.timers.is_registered(_k._pump), _k.state()]')
+PUMP = (
+    'from bpy_jupyter import kernel as _k\n'
+    'result = [bpy.app.timers.is_registered(_k._pump), _k.state()]'
+)
 
 ROUNDS = 2
 CYCLES_PER_ROUND = 200
@@ -58,8 +60,10 @@ class CyclesThenCell(unittest.TestCase):
                 try:
                     reply, outputs = execute(kc, "%d + 1" % r, timeout=TIMEOUT * 2)
                 except AssertionError as error:
-                    self.fail(f"round {r}: no cell ran after {CYCLES_PER_ROUND} cycles "
-                              f"(pump registered, state: {blender.command(PUMP)}): {error}")
+                    self.fail(
+                        f"round {r}: no cell ran after {CYCLES_PER_ROUND} cycles "
+                        f"(pump registered, state: {blender.command(PUMP)}): {error}"
+                    )
                 self.assertEqual(reply["status"], "ok")
                 self.assertEqual(result_text(outputs), str(r + 1))
                 blender.drop_client(kc)

@@ -24,10 +24,23 @@ def listed():
 
 
 def shared_name_owner():
-    result = subprocess.run(["gdbus", "call", "--session", "--dest", "org.freedesktop.DBus",
-                             "--object-path", "/org/freedesktop/DBus", "--method",
-                             "org.freedesktop.DBus.GetNameOwner", "org.bpyjupyter.Kernel"],
-                            capture_output=True, text=True, timeout=30)
+    result = subprocess.run(
+        [
+            "gdbus",
+            "call",
+            "--session",
+            "--dest",
+            "org.freedesktop.DBus",
+            "--object-path",
+            "/org/freedesktop/DBus",
+            "--method",
+            "org.freedesktop.DBus.GetNameOwner",
+            "org.bpyjupyter.Kernel",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     return result.stdout.strip().strip("(),'") if result.returncode == 0 else None
 
 
@@ -43,8 +56,11 @@ class TwoBlenders(unittest.TestCase):
         self.addCleanup(self.second.close)
 
     def wait_listed(self, count):
-        bjblender.wait_until(lambda: len([k for k in listed() if k["host"].startswith("Blender")]) >= count,
-                             bjblender.STARTUP_TIMEOUT, "%d Blender kernels on the bus" % count)
+        bjblender.wait_until(
+            lambda: len([k for k in listed() if k["host"].startswith("Blender")]) >= count,
+            bjblender.STARTUP_TIMEOUT,
+            "%d Blender kernels on the bus" % count,
+        )
         return {k["pid"]: k for k in listed()}
 
     def test_both_listed_each_controlled_shared_name_passes_on(self):
@@ -56,9 +72,11 @@ class TwoBlenders(unittest.TestCase):
             self.assertEqual(entry["state"], "stopped")
             self.assertEqual(entry["host"], "Blender " + version, entry)
         names = {pid: entry["name"] for pid, entry in kernels.items()}
+
         # Unique names (":1.62") grow as clients connect: compare them as numbers.
         def connected_order(pid):
             return int(kernels[pid]["unique_name"].rsplit(".", 1)[1])
+
         first_pid = min(kernels, key=connected_order)
         second_pid = max(kernels, key=connected_order)
 
@@ -66,8 +84,10 @@ class TwoBlenders(unittest.TestCase):
         result = ctl("start", "--instance", names[second_pid])
         self.assertEqual(result.returncode, 0, result.stderr)
         connection_file = result.stdout.strip()
-        self.assertTrue(os.path.basename(connection_file).startswith("kernel-blender-%d" % second_pid),
-                        "a remote Start follows the add-on's preferences: %s" % connection_file)
+        self.assertTrue(
+            os.path.basename(connection_file).startswith("kernel-blender-%d" % second_pid),
+            "a remote Start follows the add-on's preferences: %s" % connection_file,
+        )
         states = {k["pid"]: k["state"] for k in listed()}
         self.assertEqual(states[second_pid], "idle")
         self.assertEqual(states[first_pid], "stopped")
@@ -82,14 +102,19 @@ class TwoBlenders(unittest.TestCase):
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertFalse(os.path.exists(connection_file))
         result = ctl("stop", "--instance", names[second_pid])
-        self.assertEqual(result.returncode, 3, "stopping a stopped kernel is refused: %s" % result.stderr)
+        self.assertEqual(
+            result.returncode, 3, "stopping a stopped kernel is refused: %s" % result.stderr
+        )
 
         # The shared name belongs to the first Blender, then passes to the second.
         owner = shared_name_owner()
         self.assertEqual(owner, kernels[first_pid]["unique_name"])
         self.first.close()
-        bjblender.wait_until(lambda: shared_name_owner() == kernels[second_pid]["unique_name"],
-                             bjblender.STARTUP_TIMEOUT, "org.bpyjupyter.Kernel passing to the second Blender")
+        bjblender.wait_until(
+            lambda: shared_name_owner() == kernels[second_pid]["unique_name"],
+            bjblender.STARTUP_TIMEOUT,
+            "org.bpyjupyter.Kernel passing to the second Blender",
+        )
         self.assertEqual([k["pid"] for k in listed()], [second_pid])
 
 

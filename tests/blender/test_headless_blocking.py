@@ -4,7 +4,8 @@ shutdown_request and SIGTERM reach a cell blocked in each of the seven calls of
 tests/protocol/bjblocking.py, exactly as tests/protocol/test_blocking.py checks
 them in the standalone kernel (same test classes), with
 
-    blender -b --factory-startup --python <stage>/addons/bpy_jupyter/kernel_process.py -- -f {connection_file}
+    blender -b --factory-startup \
+        --python <stage>/addons/bpy_jupyter/kernel_process.py -- -f {connection_file}
 
 as the kernel process, launched by jupyter_client like JupyterLab does.
 """
@@ -28,9 +29,16 @@ def _write_kernelspec():
     scripts = bjblender.addon_scripts()
     blender = bjblender.find_program("blender", "BJ_BLENDER")
     spec = {
-        "argv": [blender, "-b", "--factory-startup", "--python",
-                 os.path.join(scripts, "addons", "bpy_jupyter", "kernel_process.py"),
-                 "--", "-f", "{connection_file}"],
+        "argv": [
+            blender,
+            "-b",
+            "--factory-startup",
+            "--python",
+            os.path.join(scripts, "addons", "bpy_jupyter", "kernel_process.py"),
+            "--",
+            "-f",
+            "{connection_file}",
+        ],
         "display_name": "Blender",
         "language": "python",
         "interrupt_mode": "message",

@@ -4,7 +4,8 @@
 The very test class of tests/conformance/test_jupyter_kernel_test.py (samples and
 all), pointed at a "bpy-jupyter-blender" kernelspec that launches
 
-    blender -b --factory-startup --python <stage>/addons/bpy_jupyter/kernel_process.py -- -f {connection_file}
+    blender -b --factory-startup \
+        --python <stage>/addons/bpy_jupyter/kernel_process.py -- -f {connection_file}
 
 as JupyterLab, VS Code or nbclient would. Plus what only Blender has: bpy, C and D.
 Every test must run; a skip is a failure.
@@ -36,9 +37,16 @@ def _write_kernelspec():
     blender = os.environ.get("BJ_BLENDER") or "blender"
     bjblender.find_program("blender", "BJ_BLENDER")
     spec = {
-        "argv": [blender, "-b", "--factory-startup", "--python",
-                 os.path.join(scripts, "addons", "bpy_jupyter", "kernel_process.py"),
-                 "--", "-f", "{connection_file}"],
+        "argv": [
+            blender,
+            "-b",
+            "--factory-startup",
+            "--python",
+            os.path.join(scripts, "addons", "bpy_jupyter", "kernel_process.py"),
+            "--",
+            "-f",
+            "{connection_file}",
+        ],
         "display_name": "Blender",
         "language": "python",
         "interrupt_mode": "message",
@@ -65,7 +73,8 @@ except BaseException:
     raise
 
 _spec = importlib.util.spec_from_file_location(
-    "bj_conformance", os.path.join(TESTS, "conformance", "test_jupyter_kernel_test.py"))
+    "bj_conformance", os.path.join(TESTS, "conformance", "test_jupyter_kernel_test.py")
+)
 conformance = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(conformance)
 bjkernelspec = conformance.bjkernelspec
@@ -85,12 +94,12 @@ class HeadlessBlenderKernelTests(conformance.BpyJupyterKernelTests):
         """bpy, C and D are predefined, in background mode."""
         self.flush_channels()
         reply, output_msgs = self.execute_helper(
-            code="bpy.app.background, C is bpy.context, D is bpy.data, D.objects['Cube'].name")
+            code="bpy.app.background, C is bpy.context, D is bpy.data, D.objects['Cube'].name"
+        )
         self.assertEqual(reply["content"]["status"], "ok", reply["content"])
         results = [m for m in output_msgs if m["msg_type"] == "execute_result"]
         self.assertEqual(len(results), 1, output_msgs)
         self.assertEqual(results[0]["content"]["data"]["text/plain"], "(True, True, True, 'Cube')")
-
 
     def test_kernelspec_matches_install_blender(self):
         """The kernelspec tested here is the one `bpy-jupyter-kernel --install-blender`
@@ -102,33 +111,52 @@ class HeadlessBlenderKernelTests(conformance.BpyJupyterKernelTests):
         prefix = os.path.join(_spec_root, "install-blender")
         env = dict(os.environ)
         env.pop("BJ_ADDON_DIR", None)
-        result = subprocess.run([binary, "--install-blender", "--prefix", prefix],
-                                env=env, capture_output=True, text=True)
+        result = subprocess.run(
+            [binary, "--install-blender", "--prefix", prefix],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
         self.assertEqual(result.returncode, 0, result.stderr)
-        with open(os.path.join(prefix, "share", "jupyter", "kernels", KERNEL_NAME,
-                               "kernel.json")) as f:
+        with open(
+            os.path.join(prefix, "share", "jupyter", "kernels", KERNEL_NAME, "kernel.json")
+        ) as f:
             installed = json.load(f)
         with open(os.path.join(_spec_root, "kernels", KERNEL_NAME, "kernel.json")) as f:
             tested = json.load(f)
-        self.assertEqual(os.path.realpath(installed["argv"][0]),
-                         os.path.realpath(shutil.which(tested["argv"][0])))
+        self.assertEqual(
+            os.path.realpath(installed["argv"][0]),
+            os.path.realpath(shutil.which(tested["argv"][0])),
+        )
         self.assertEqual(installed["argv"][1:], tested["argv"][1:])
         # ...and so the build tree's staged add-on, where this suite's Blender runs it.
-        self.assertEqual(os.path.realpath(installed["argv"][4]),
-                         os.path.realpath(os.path.join(bjblender.addon_scripts(), "addons",
-                                                       "bpy_jupyter", "kernel_process.py")))
+        self.assertEqual(
+            os.path.realpath(installed["argv"][4]),
+            os.path.realpath(
+                os.path.join(
+                    bjblender.addon_scripts(), "addons", "bpy_jupyter", "kernel_process.py"
+                )
+            ),
+        )
         for key in ("display_name", "language", "interrupt_mode"):
             self.assertEqual(installed[key], tested[key], key)
 
         # BJ_ADDON_DIR still names another copy of the add-on, first.
         elsewhere = os.path.join(_spec_root, "elsewhere")
         os.makedirs(elsewhere)
-        shutil.copy(os.path.join(bjblender.addon_scripts(), "addons", "bpy_jupyter",
-                                 "kernel_process.py"), elsewhere)
-        subprocess.run([binary, "--install-blender", "--prefix", prefix], check=True,
-                       env=dict(env, BJ_ADDON_DIR=elsewhere), stdout=subprocess.DEVNULL)
-        with open(os.path.join(prefix, "share", "jupyter", "kernels", KERNEL_NAME,
-                               "kernel.json")) as f:
+        shutil.copy(
+            os.path.join(bjblender.addon_scripts(), "addons", "bpy_jupyter", "kernel_process.py"),
+            elsewhere,
+        )
+        subprocess.run(
+            [binary, "--install-blender", "--prefix", prefix],
+            check=True,
+            env=dict(env, BJ_ADDON_DIR=elsewhere),
+            stdout=subprocess.DEVNULL,
+        )
+        with open(
+            os.path.join(prefix, "share", "jupyter", "kernels", KERNEL_NAME, "kernel.json")
+        ) as f:
             self.assertEqual(json.load(f)["argv"][4], os.path.join(elsewhere, "kernel_process.py"))
 
     def test_interrupt(self):

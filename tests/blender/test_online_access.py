@@ -19,22 +19,28 @@ CTL = bjblender.CTL
 # The add-on's own explanation (operators.py, kernel.py), in English here.
 REFUSAL = "Online access is disabled in Preferences › System"
 
-STATE = ("import bpy, bpy_jupyter\n"
-         "result = {'online_access': getattr(bpy.app, 'online_access', None),\n"
-         "          'poll': bpy.ops.bpy_jupyter.start_kernel.poll(),\n"
-         "          'kernel': bpy_jupyter.current_kernel() is not None}")
+STATE = (
+    "import bpy, bpy_jupyter\n"
+    "result = {'online_access': getattr(bpy.app, 'online_access', None),\n"
+    "          'poll': bpy.ops.bpy_jupyter.start_kernel.poll(),\n"
+    "          'kernel': bpy_jupyter.current_kernel() is not None}"
+)
 
-START_BY_BUTTON = ("try:\n"
-                   "    result = sorted(bpy.ops.bpy_jupyter.start_kernel())\n"
-                   "except RuntimeError as error:\n"
-                   "    result = 'refused: %s' % error")
+START_BY_BUTTON = (
+    "try:\n"
+    "    result = sorted(bpy.ops.bpy_jupyter.start_kernel())\n"
+    "except RuntimeError as error:\n"
+    "    result = 'refused: %s' % error"
+)
 
 # What "Start Automatically" does at launch, with the preference on.
-AUTO_START = ("import bpy_jupyter\n"
-              "from bpy_jupyter import kernel\n"
-              "kernel.preferences_or_none().auto_start = True\n"
-              "kernel.auto_start()\n"
-              "result = [bpy_jupyter.current_kernel() is not None, kernel.last_error]")
+AUTO_START = (
+    "import bpy_jupyter\n"
+    "from bpy_jupyter import kernel\n"
+    "kernel.preferences_or_none().auto_start = True\n"
+    "kernel.auto_start()\n"
+    "result = [bpy_jupyter.current_kernel() is not None, kernel.last_error]"
+)
 
 
 def listed_blender_pids():
@@ -61,8 +67,11 @@ class OnlineAccess(unittest.TestCase):
 
     def check_start_works(self, gui):
         pid = self.pid
-        bjblender.wait_until(lambda: pid in listed_blender_pids(), bjblender.STARTUP_TIMEOUT,
-                             "the Blender on the session bus")
+        bjblender.wait_until(
+            lambda: pid in listed_blender_pids(),
+            bjblender.STARTUP_TIMEOUT,
+            "the Blender on the session bus",
+        )
         self.assertEqual(gui.command(START_BY_BUTTON), ["FINISHED"])
         path, _ = gui.wait_connection_file()
         kc = gui.client(path)
@@ -83,8 +92,9 @@ class OnlineAccess(unittest.TestCase):
 
         offline = self.blender(online=False, name="bj-offline")
         offline_pid = self.pid
-        self.assertEqual(offline.command(STATE),
-                         {"online_access": False, "poll": False, "kernel": False})
+        self.assertEqual(
+            offline.command(STATE), {"online_access": False, "poll": False, "kernel": False}
+        )
         refused = offline.command(START_BY_BUTTON)
         self.assertTrue(refused.startswith("refused:") and REFUSAL in refused, refused)
         self.assertEqual(offline.command(AUTO_START), [False, REFUSAL])

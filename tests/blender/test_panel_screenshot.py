@@ -87,6 +87,7 @@ simulate('click', x, y)
 result = time.monotonic()
 """
 
+
 def read_png(path):
     """(width, height, channels, rows) of an 8-bit RGB/RGBA non-interlaced PNG."""
     with open(path, "rb") as f:
@@ -95,8 +96,8 @@ def read_png(path):
         fail(f"{path} is not a PNG")
     pos, idat, header = 8, [], None
     while pos < len(data):
-        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
-        chunk = data[pos + 8:pos + 8 + length]
+        length, kind = struct.unpack(">I4s", data[pos : pos + 8])
+        chunk = data[pos + 8 : pos + 8 + length]
         pos += 12 + length
         if kind == b"IHDR":
             header = struct.unpack(">IIBBBBB", chunk)
@@ -113,7 +114,7 @@ def read_png(path):
     rows, previous = [], bytearray(stride)
     for y in range(height):
         kind = raw[y * (stride + 1)]
-        line = bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        line = bytearray(raw[y * (stride + 1) + 1 : (y + 1) * (stride + 1)])
         for i in range(stride):
             left = line[i - channels] if i >= channels else 0
             up = previous[i]
@@ -142,9 +143,11 @@ def region_pixels(png, region, window):
     scale_x, scale_y = width / window[0], height / window[1]
     left, right = int(x * scale_x), int((x + w) * scale_x)
     top, bottom = int(height - (y + h) * scale_y), int(height - y * scale_y)
-    return [tuple(rows[row][col * channels:col * channels + 3])
-            for row in range(max(top, 0), min(bottom, height))
-            for col in range(max(left, 0), min(right, width))]
+    return [
+        tuple(rows[row][col * channels : col * channels + 3])
+        for row in range(max(top, 0), min(bottom, height))
+        for col in range(max(left, 0), min(right, width))
+    ]
 
 
 class PanelScreenshots(unittest.TestCase):
@@ -156,8 +159,9 @@ class PanelScreenshots(unittest.TestCase):
         else:
             self.out = tempfile.mkdtemp(prefix="bj-screenshots-")
             self.addCleanup(shutil.rmtree, self.out, ignore_errors=True)
-        self.blender = BlenderGUI(start_kernel=False, extra_args=["--enable-event-simulate"],
-                                  name="bj-screenshot")
+        self.blender = BlenderGUI(
+            start_kernel=False, extra_args=["--enable-event-simulate"], name="bj-screenshot"
+        )
         self.addCleanup(self.close_blender)
 
     def close_blender(self):
@@ -182,8 +186,10 @@ class PanelScreenshots(unittest.TestCase):
         if os.path.exists(path):
             os.unlink(path)
         # The mouse away from the sidebar: no hover highlight in the picture.
-        since = self.blender.command("simulate('move', ui.x // 2, ui.y + ui.height // 2)\n"
-                                     "redraw()\nresult = time.monotonic()")
+        since = self.blender.command(
+            "simulate('move', ui.x // 2, ui.y + ui.height // 2)\n"
+            "redraw()\nresult = time.monotonic()"
+        )
         deadline = time.monotonic() + TIMEOUT
         while not self.blender.command(f"result = drawn_since({since!r})"):
             if time.monotonic() > deadline:
@@ -205,14 +211,17 @@ class PanelScreenshots(unittest.TestCase):
         deadline = time.monotonic() + TIMEOUT
         while True:
             time.sleep(0.3)
-            image = ImageGrab.grab(bbox=(x, y, x + width, y + height),
-                                   xdisplay=self.geometry["display"])
+            image = ImageGrab.grab(
+                bbox=(x, y, x + width, y + height), xdisplay=self.geometry["display"]
+            )
             data = image.tobytes()
             if data == previous and len(set(image.getdata())) > 1:
                 break
             if time.monotonic() > deadline:
-                fail("the window did not show a steady, non-blank picture within "
-                     f"{TIMEOUT:.0f}s\n" + self.blender.log())
+                fail(
+                    "the window did not show a steady, non-blank picture within "
+                    f"{TIMEOUT:.0f}s\n" + self.blender.log()
+                )
             previous = data
         self.assertEqual(image.size, (width, height), "the grab is not the window's size")
         image.convert("RGB").save(path)
@@ -221,8 +230,10 @@ class PanelScreenshots(unittest.TestCase):
         geometry = self.geometry = self.blender.command(SETUP, timeout=60)
         self.assertTrue(geometry["display"], "Blender runs without DISPLAY")
         self.show_jupyter_tab()
-        self.assertEqual(self.blender.command("import bpy_jupyter\n"
-                                              "result = bpy_jupyter.kernel.state()"), "stopped")
+        self.assertEqual(
+            self.blender.command("import bpy_jupyter\n" "result = bpy_jupyter.kernel.state()"),
+            "stopped",
+        )
         stopped = self.screenshot("panel-stopped.png")
 
         self.blender.command("bpy.ops.bpy_jupyter.start_kernel()")
@@ -248,8 +259,12 @@ class PanelScreenshots(unittest.TestCase):
             self.assertGreater(colours, 30, f"{path}: the sidebar is blank ({colours} colours)")
             pictures[path] = pixels
         different = sum(a != b for a, b in zip(pictures[stopped], pictures[running]))
-        self.assertGreater(different, 200, "the sidebar looks the same with the kernel stopped "
-                                           f"and running ({different} pixels differ)")
+        self.assertGreater(
+            different,
+            200,
+            "the sidebar looks the same with the kernel stopped "
+            f"and running ({different} pixels differ)",
+        )
 
         if os.environ.get("BJ_UPDATE_DOCS") == "1":
             docs = os.path.join(REPO, "docs", "screenshots")

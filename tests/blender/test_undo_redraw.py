@@ -18,8 +18,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from bjblender import (TIME_SCALE, BlenderTestCase, execute, fail,  # noqa: E402
-                       result_text)
+from bjblender import TIME_SCALE, BlenderTestCase, execute, fail, result_text  # noqa: E402
 
 UNDO_CELL = "import bpy_jupyter\nwith bpy_jupyter.view3d_context():\n    bpy.ops.ed.undo()"
 REDO_CELL = "import bpy_jupyter\nwith bpy_jupyter.view3d_context():\n    bpy.ops.ed.redo()"
@@ -58,8 +57,11 @@ class UndoAndRedrawAfterCells(BlenderTestCase):
     # -- helpers -----------------------------------------------------------
     def run_cell(self, code, status="ok"):
         reply, outputs = execute(self.kc, code)
-        self.assertEqual(reply["status"], status,
-                         f"cell {code!r}: {reply}\n{outputs}\nBlender's log:\n{self.blender.log()}")
+        self.assertEqual(
+            reply["status"],
+            status,
+            f"cell {code!r}: {reply}\n{outputs}\nBlender's log:\n{self.blender.log()}",
+        )
         return reply, outputs
 
     def value(self, expression):
@@ -103,14 +105,20 @@ class UndoAndRedrawAfterCells(BlenderTestCase):
         self.run_cell("print(D.objects['Cube'].location, len(D.objects))")
         self.value("sorted(o.name for o in D.objects)")
         self.run_cell(UNDO_CELL)
-        self.assertEqual(self.cube_x(), before, "the undo did not undo the move: "
-                         "a read-only cell added an undo step")
+        self.assertEqual(
+            self.cube_x(),
+            before,
+            "the undo did not undo the move: " "a read-only cell added an undo step",
+        )
 
     def test_02_read_only_cells_do_not_redraw(self):
         quiet = self.quiet_draws()
-        for code in ("1 + 1", CUBE_X, "len(D.meshes)",
-                     "dg = C.evaluated_depsgraph_get()\n"
-                     "D.objects['Cube'].evaluated_get(dg).matrix_world"):
+        for code in (
+            "1 + 1",
+            CUBE_X,
+            "len(D.meshes)",
+            "dg = C.evaluated_depsgraph_get()\n" "D.objects['Cube'].evaluated_get(dg).matrix_world",
+        ):
             self.run_cell(code)
         time.sleep(QUIET_S)
         self.assertEqual(self.draws(), quiet, "read-only cells redrew the 3D view")
@@ -136,19 +144,24 @@ class UndoAndRedrawAfterCells(BlenderTestCase):
 
     def test_05_custom_property_with_mark_changed(self):
         self.run_cell("D.objects['Cube'].location.x = 5")
-        self.run_cell("import bpy_jupyter\n"
-                      "D.objects['Cube']['bj_weight'] = 2.5\n"
-                      "bpy_jupyter.mark_changed()")
+        self.run_cell(
+            "import bpy_jupyter\n"
+            "D.objects['Cube']['bj_weight'] = 2.5\n"
+            "bpy_jupyter.mark_changed()"
+        )
         self.assertEqual(self.value("D.objects['Cube']['bj_weight']"), "2.5")
         self.run_cell(UNDO_CELL)
         self.assertEqual(self.value("'bj_weight' in D.objects['Cube']"), "False")
-        self.assertEqual(self.cube_x(), 5.0,
-                         "the undo went past the cell that called mark_changed()")
+        self.assertEqual(
+            self.cube_x(), 5.0, "the undo went past the cell that called mark_changed()"
+        )
 
     def test_06_a_cell_that_raises_after_a_change_keeps_its_step(self):
         self.run_cell("D.objects['Cube'].location.x = 4")
-        reply, _ = self.run_cell("D.objects['Cube'].location.x = 6\n"
-                                 "raise ValueError('after the change')", status="error")
+        reply, _ = self.run_cell(
+            "D.objects['Cube'].location.x = 6\n" "raise ValueError('after the change')",
+            status="error",
+        )
         self.assertEqual(reply["ename"], "ValueError")
         self.assertEqual(self.cube_x(), 6.0)
         self.run_cell(UNDO_CELL)

@@ -16,31 +16,53 @@ TIMEOUT = 30
 
 class JupyterConsole(unittest.TestCase):
     def setUp(self):
-        self.assertTrue(KERNEL and os.access(KERNEL, os.X_OK), "BJ_KERNEL_BINARY must name the built kernel")
+        self.assertTrue(
+            KERNEL and os.access(KERNEL, os.X_OK), "BJ_KERNEL_BINARY must name the built kernel"
+        )
         for program in ("tmux", "jupyter-console"):
-            self.assertIsNotNone(shutil.which(program), f"{program} is required (apt-get install it)")
+            self.assertIsNotNone(
+                shutil.which(program), f"{program} is required (apt-get install it)"
+            )
         self.tmp = tempfile.TemporaryDirectory()
         prefix = os.path.join(self.tmp.name, "prefix")
         subprocess.run([KERNEL, "--install", "--prefix", prefix], check=True, capture_output=True)
-        self.env = dict(os.environ,
-                        JUPYTER_PATH=os.path.join(prefix, "share", "jupyter"),
-                        JUPYTER_RUNTIME_DIR=os.path.join(self.tmp.name, "runtime"),
-                        JUPYTER_CONFIG_DIR=os.path.join(self.tmp.name, "config"),
-                        IPYTHONDIR=os.path.join(self.tmp.name, "ipython"),
-                        HOME=self.tmp.name,
-                        TERM="xterm")
+        self.env = dict(
+            os.environ,
+            JUPYTER_PATH=os.path.join(prefix, "share", "jupyter"),
+            JUPYTER_RUNTIME_DIR=os.path.join(self.tmp.name, "runtime"),
+            JUPYTER_CONFIG_DIR=os.path.join(self.tmp.name, "config"),
+            IPYTHONDIR=os.path.join(self.tmp.name, "ipython"),
+            HOME=self.tmp.name,
+            TERM="xterm",
+        )
         self.session = f"bj-console-{os.getpid()}"
-        subprocess.run(["tmux", "new-session", "-d", "-s", self.session, "-x", "160", "-y", "50",
-                        "/usr/bin/jupyter-console --kernel bpy-jupyter-python --simple-prompt"],
-                       check=True, env=self.env)
+        subprocess.run(
+            [
+                "tmux",
+                "new-session",
+                "-d",
+                "-s",
+                self.session,
+                "-x",
+                "160",
+                "-y",
+                "50",
+                "/usr/bin/jupyter-console --kernel bpy-jupyter-python --simple-prompt",
+            ],
+            check=True,
+            env=self.env,
+        )
 
     def tearDown(self):
         subprocess.run(["tmux", "kill-session", "-t", self.session], capture_output=True)
         self.tmp.cleanup()
 
     def screen(self):
-        return subprocess.run(["tmux", "capture-pane", "-p", "-t", self.session, "-S", "-200"],
-                              capture_output=True, text=True).stdout
+        return subprocess.run(
+            ["tmux", "capture-pane", "-p", "-t", self.session, "-S", "-200"],
+            capture_output=True,
+            text=True,
+        ).stdout
 
     def wait_for(self, text):
         deadline = time.monotonic() + TIMEOUT
@@ -74,7 +96,12 @@ class JupyterConsole(unittest.TestCase):
         self.type_line("exit")
         deadline = time.monotonic() + TIMEOUT
         while time.monotonic() < deadline:
-            if subprocess.run(["tmux", "has-session", "-t", self.session], capture_output=True).returncode != 0:
+            if (
+                subprocess.run(
+                    ["tmux", "has-session", "-t", self.session], capture_output=True
+                ).returncode
+                != 0
+            ):
                 break
             time.sleep(0.1)
         else:

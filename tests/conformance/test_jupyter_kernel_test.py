@@ -93,12 +93,14 @@ class BpyJupyterKernelTests(OwnKernelLifecycle, jupyter_kernel_test.KernelTests)
         {"code": "[n*n for n in range(4)]", "result": "[0, 1, 4, 9]"},
         {"code": "'a' * 3", "result": "'aaa'"},
         # A rich result: the bundle carries text/html and text/latex besides text/plain.
-        {"code": "class Rich:\n"
-                 "    def __repr__(self): return 'Rich()'\n"
-                 "    def _repr_html_(self): return '<b>rich</b>'\n"
-                 "    def _repr_latex_(self): return r'$\\mathbf{rich}$'\n"
-                 "Rich()",
-         "result": "Rich()"},
+        {
+            "code": "class Rich:\n"
+            "    def __repr__(self): return 'Rich()'\n"
+            "    def _repr_html_(self): return '<b>rich</b>'\n"
+            "    def _repr_latex_(self): return r'$\\mathbf{rich}$'\n"
+            "Rich()",
+            "result": "Rich()",
+        },
     ]
 
     code_display_data = [
@@ -128,11 +130,13 @@ class BpyJupyterKernelTests(OwnKernelLifecycle, jupyter_kernel_test.KernelTests)
 # jupyter_kernel_test 0.7 (Debian 13 and sid) checks protocol 5.5's iopub_welcome
 # (JEP 65); 0.4 (bookworm) predates it, and there the class does not exist.
 if hasattr(jupyter_kernel_test, "IopubWelcomeTests"):
+
     class BpyJupyterIopubWelcome(OwnKernelLifecycle, jupyter_kernel_test.IopubWelcomeTests):
         kernel_name = bjkernelspec.KERNEL_NAME
         connect_in_setup = False  # the welcome is the first thing the test reads
         if REFERENCE:
             import ipykernel
+
             # ipykernel's iopub is XPUB from 7.0 on.
             support_iopub_welcome = int(ipykernel.__version__.split(".")[0]) >= 7
             if not support_iopub_welcome:

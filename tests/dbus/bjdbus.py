@@ -114,7 +114,7 @@ class DBusError(Exception):
     def code(self):
         """The part after org.bpyjupyter.Kernel.Error., or the whole name."""
         if self.name.startswith(ERROR_PREFIX):
-            return self.name[len(ERROR_PREFIX):]
+            return self.name[len(ERROR_PREFIX) :]
         return self.name
 
 
@@ -123,32 +123,59 @@ def _convert(error):
     message = error.message
     prefix = "GDBus.Error:%s: " % name
     if name and message.startswith(prefix):
-        message = message[len(prefix):]
+        message = message[len(prefix) :]
     return DBusError(name, message)
 
 
-def call(dest, method, args=None, reply_type=None, interface=IFACE, path=PATH,
-         timeout_ms=25000, auto_start=False, connection=None):
+def call(
+    dest,
+    method,
+    args=None,
+    reply_type=None,
+    interface=IFACE,
+    path=PATH,
+    timeout_ms=25000,
+    auto_start=False,
+    connection=None,
+):
     """Calls a method and returns the unpacked reply; raises DBusError."""
     flags = Gio.DBusCallFlags.NONE if auto_start else Gio.DBusCallFlags.NO_AUTO_START
     try:
         reply = (connection or bus()).call_sync(
-            dest, path, interface, method, args,
+            dest,
+            path,
+            interface,
+            method,
+            args,
             GLib.VariantType.new(reply_type) if reply_type else None,
-            flags, timeout_ms, None)
+            flags,
+            timeout_ms,
+            None,
+        )
     except GLib.Error as error:
         raise _convert(error) from None
     return reply.unpack() if reply is not None else None
 
 
 def get_all(dest, timeout_ms=5000):
-    return call(dest, "GetAll", GLib.Variant("(s)", (IFACE,)), "(a{sv})",
-                interface="org.freedesktop.DBus.Properties", timeout_ms=timeout_ms)[0]
+    return call(
+        dest,
+        "GetAll",
+        GLib.Variant("(s)", (IFACE,)),
+        "(a{sv})",
+        interface="org.freedesktop.DBus.Properties",
+        timeout_ms=timeout_ms,
+    )[0]
 
 
 def get(dest, prop):
-    return call(dest, "Get", GLib.Variant("(ss)", (IFACE, prop)), "(v)",
-                interface="org.freedesktop.DBus.Properties")[0]
+    return call(
+        dest,
+        "Get",
+        GLib.Variant("(ss)", (IFACE, prop)),
+        "(v)",
+        interface="org.freedesktop.DBus.Properties",
+    )[0]
 
 
 def start(dest=NAME, **kw):
@@ -168,8 +195,14 @@ def interrupt(dest=NAME, **kw):
 
 
 def _bus_call(method, args, reply_type):
-    return call("org.freedesktop.DBus", method, args, reply_type,
-                interface="org.freedesktop.DBus", path="/org/freedesktop/DBus")
+    return call(
+        "org.freedesktop.DBus",
+        method,
+        args,
+        reply_type,
+        interface="org.freedesktop.DBus",
+        path="/org/freedesktop/DBus",
+    )
 
 
 def name_owner(name):
@@ -227,20 +260,26 @@ class Service:
         self._stderr = open(self.stderr_path, "wb")
         full_env = dict(os.environ)
         full_env.update(env or {})
-        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self._stderr,
-                                     stderr=self._stderr, env=full_env)
+        self.proc = subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=self._stderr, stderr=self._stderr, env=full_env
+        )
         _children.append(self.proc)
         self.pid = self.proc.pid
         self.name = INSTANCE_PREFIX + str(self.pid)
         try:
-            wait_for(lambda: self.proc.poll() is not None or name_owner(self.name),
-                     ready_timeout, what="%s on the bus" % self.name)
+            wait_for(
+                lambda: self.proc.poll() is not None or name_owner(self.name),
+                ready_timeout,
+                what="%s on the bus" % self.name,
+            )
         except AssertionError:
             self.kill()
             raise
         if self.proc.poll() is not None:
-            raise AssertionError("host exited with %r before exporting:\n%s"
-                                 % (self.proc.returncode, self.stderr_text()))
+            raise AssertionError(
+                "host exited with %r before exporting:\n%s"
+                % (self.proc.returncode, self.stderr_text())
+            )
         self.unique_name = name_owner(self.name)
 
     def stderr_text(self):
@@ -282,6 +321,7 @@ class Service:
 # ---------------------------------------------------------------------------
 # Jupyter clients
 
+
 def execute(connection_file, code, timeout=15):
     """Runs code through jupyter_client; returns (reply content, stdout text)."""
     from jupyter_client import BlockingKernelClient
@@ -309,8 +349,9 @@ def ctl(*args, env=None, timeout=30):
     """Runs bpy-jupyter-ctl; returns the CompletedProcess (text)."""
     full_env = dict(os.environ)
     full_env.update(env or {})
-    return subprocess.run([CTL_BINARY] + list(args), capture_output=True, text=True,
-                          timeout=timeout, env=full_env)
+    return subprocess.run(
+        [CTL_BINARY] + list(args), capture_output=True, text=True, timeout=timeout, env=full_env
+    )
 
 
 def gdbus(*args, timeout=30):
@@ -332,17 +373,34 @@ class PropertiesWatcher:
             self.connection = Gio.DBusConnection.new_for_address_sync(
                 Gio.dbus_address_get_for_bus_sync(Gio.BusType.SESSION, None),
                 Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT
-                | Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION, None, None)
-            self.changes = []   # (monotonic time, {property: value})
+                | Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION,
+                None,
+                None,
+            )
+            self.changes = []  # (monotonic time, {property: value})
             self.subscription = self.connection.signal_subscribe(
-                sender, "org.freedesktop.DBus.Properties", "PropertiesChanged", PATH,
-                IFACE, Gio.DBusSignalFlags.NONE, self._on_signal)
+                sender,
+                "org.freedesktop.DBus.Properties",
+                "PropertiesChanged",
+                PATH,
+                IFACE,
+                Gio.DBusSignalFlags.NONE,
+                self._on_signal,
+            )
         finally:
             self.context.pop_thread_default()
         # The match rule is in place once a round trip has been made.
-        self.connection.call_sync("org.freedesktop.DBus", "/org/freedesktop/DBus",
-                                  "org.freedesktop.DBus", "GetId", None, None,
-                                  Gio.DBusCallFlags.NONE, 5000, None)
+        self.connection.call_sync(
+            "org.freedesktop.DBus",
+            "/org/freedesktop/DBus",
+            "org.freedesktop.DBus",
+            "GetId",
+            None,
+            None,
+            Gio.DBusCallFlags.NONE,
+            5000,
+            None,
+        )
 
     def _on_signal(self, connection, sender, path, interface, signal_name, parameters):
         iface, changed, invalidated = parameters.unpack()
@@ -367,10 +425,12 @@ class PropertiesWatcher:
         deadline = time.monotonic() + timeout
         while True:
             states = self.states()
-            if states[-len(expected_tail):] == list(expected_tail):
+            if states[-len(expected_tail) :] == list(expected_tail):
                 return states
             if time.monotonic() > deadline:
-                raise AssertionError("State changes %r do not end with %r" % (states, expected_tail))
+                raise AssertionError(
+                    "State changes %r do not end with %r" % (states, expected_tail)
+                )
             time.sleep(0.01)
 
     def close(self):

@@ -27,8 +27,10 @@ if os.environ.get("BJ_DBUS_TEST_PRIVATE_BUS") != "1":
     template = os.environ.get("BJ_SERVICE_IN") or sys.exit("FAIL: BJ_SERVICE_IN is not set")
     wrapper = os.path.join(bindir, "bpy-jupyter-kernel")
     with open(wrapper, "w") as f:
-        f.write('#!/bin/sh\necho "$*" >> "%s"\nexec "%s" "$@" --idle-timeout %d\n'
-                % (os.path.join(root, "activations.log"), kernel, IDLE_TIMEOUT))
+        f.write(
+            '#!/bin/sh\necho "$*" >> "%s"\nexec "%s" "$@" --idle-timeout %d\n'
+            % (os.path.join(root, "activations.log"), kernel, IDLE_TIMEOUT)
+        )
     os.chmod(wrapper, 0o755)
     with open(template) as f:
         service_file = f.read()
@@ -38,7 +40,8 @@ if os.environ.get("BJ_DBUS_TEST_PRIVATE_BUS") != "1":
         f.write(service_file.replace("@bindir@", bindir))
     config = os.path.join(root, "session.conf")
     with open(config, "w") as f:
-        f.write("""<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+        f.write(
+            """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
 <busconfig>
   <type>session</type>
@@ -52,7 +55,9 @@ if os.environ.get("BJ_DBUS_TEST_PRIVATE_BUS") != "1":
     <allow own="*"/>
   </policy>
 </busconfig>
-""" % (root, services))
+"""
+            % (root, services)
+        )
     os.environ["BJ_DBUS_CONFIG"] = config
     os.environ["BJ_ACTIVATION_ROOT"] = root
     os.environ["XDG_DATA_DIRS"] = os.path.join(root, "share")
@@ -62,6 +67,7 @@ import bjdbus  # noqa: E402  (re-runs this script on the private bus configured 
 
 ROOT = os.environ["BJ_ACTIVATION_ROOT"]
 import atexit  # noqa: E402
+
 atexit.register(shutil.rmtree, ROOT, True)
 
 
@@ -96,8 +102,16 @@ class Activation(unittest.TestCase):
         self.assertEqual(activations(), [])
 
         # The README's gdbus line activates the service and starts its kernel.
-        result = bjdbus.gdbus("call", "--session", "--dest", bjdbus.NAME, "--object-path",
-                              bjdbus.PATH, "--method", "org.bpyjupyter.Kernel.Start")
+        result = bjdbus.gdbus(
+            "call",
+            "--session",
+            "--dest",
+            bjdbus.NAME,
+            "--object-path",
+            bjdbus.PATH,
+            "--method",
+            "org.bpyjupyter.Kernel.Start",
+        )
         self.assertEqual(result.returncode, 0, result.stderr)
         path = result.stdout.strip()[2:-3]
         self.assertTrue(os.path.isfile(path), result.stdout)
@@ -107,8 +121,9 @@ class Activation(unittest.TestCase):
             cmdline = f.read().decode().split("\0")
         self.assertEqual(os.path.realpath(cmdline[0]), os.path.realpath(bjdbus.KERNEL_BINARY))
         self.assertIn("--dbus", cmdline)
-        self.assertEqual(bjdbus.name_owner(bjdbus.INSTANCE_PREFIX + str(pid)),
-                         bjdbus.name_owner(bjdbus.NAME))
+        self.assertEqual(
+            bjdbus.name_owner(bjdbus.INSTANCE_PREFIX + str(pid)), bjdbus.name_owner(bjdbus.NAME)
+        )
 
         reply, out = bjdbus.execute(path, "print('activated')")
         self.assertIn("activated", out)
@@ -128,12 +143,16 @@ class Activation(unittest.TestCase):
             bjdbus.stop()
         self.assertEqual(caught.exception.code, "NotRunning")
         time.sleep(max(0, stopped_at + IDLE_TIMEOUT + 1.6 - time.monotonic()))
-        self.assertTrue(pid_alive(pid), "exited %.1fs after the last call"
-                        % (time.monotonic() - stopped_at - 2.0))
+        self.assertTrue(
+            pid_alive(pid),
+            "exited %.1fs after the last call" % (time.monotonic() - stopped_at - 2.0),
+        )
         self.assertEqual(owner_pid(), pid)
 
         # Then, unused, it goes.
-        bjdbus.wait_for(lambda: not pid_alive(pid), IDLE_TIMEOUT + 4, what="the idle service to exit")
+        bjdbus.wait_for(
+            lambda: not pid_alive(pid), IDLE_TIMEOUT + 4, what="the idle service to exit"
+        )
         exited_after = time.monotonic() - stopped_at - 2.0
         self.assertGreaterEqual(exited_after, IDLE_TIMEOUT - 0.5)
         self.assertIsNone(bjdbus.name_owner(bjdbus.NAME))
@@ -149,7 +168,9 @@ class Activation(unittest.TestCase):
         result = bjdbus.ctl("stop")
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertFalse(os.path.exists(path))
-        bjdbus.wait_for(lambda: not pid_alive(pid2), IDLE_TIMEOUT + 4, what="the second service to exit")
+        bjdbus.wait_for(
+            lambda: not pid_alive(pid2), IDLE_TIMEOUT + 4, what="the second service to exit"
+        )
         self.assertIsNone(bjdbus.name_owner(bjdbus.NAME))
         # Other commands never activate.
         for command in ("stop", "restart", "interrupt"):

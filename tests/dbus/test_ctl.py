@@ -21,11 +21,20 @@ class Ctl(unittest.TestCase):
         else:
             full_env = dict(os.environ)
             full_env.update(env or {})
-            result = subprocess.run([bjdbus.CTL_BINARY] + list(args), capture_output=True,
-                                    text=True, timeout=60, env=full_env, input=input_text)
-        self.assertEqual(result.returncode, expect,
-                         "bpy-jupyter-ctl %s: exit %d\nstdout: %s\nstderr: %s"
-                         % (" ".join(args), result.returncode, result.stdout, result.stderr))
+            result = subprocess.run(
+                [bjdbus.CTL_BINARY] + list(args),
+                capture_output=True,
+                text=True,
+                timeout=60,
+                env=full_env,
+                input=input_text,
+            )
+        self.assertEqual(
+            result.returncode,
+            expect,
+            "bpy-jupyter-ctl %s: exit %d\nstdout: %s\nstderr: %s"
+            % (" ".join(args), result.returncode, result.stdout, result.stderr),
+        )
         return result
 
     def service_message(self, call, *args):
@@ -75,8 +84,15 @@ class Ctl(unittest.TestCase):
         self.assertEqual(status["pid"], service.pid)
         self.assertEqual(status["state"], "stopped")
         self.assertTrue(status["primary"])
-        for key in ("host", "host_document", "version", "execution_count", "connection_file",
-                    "connection_info", "unique_name"):
+        for key in (
+            "host",
+            "host_document",
+            "version",
+            "execution_count",
+            "connection_file",
+            "connection_info",
+            "unique_name",
+        ):
             self.assertIn(key, status)
         text = self.ctl("status", expect=OK).stdout
         self.assertRegex(text, r"State: +stopped")
@@ -96,8 +112,9 @@ class Ctl(unittest.TestCase):
         message = self.service_message(bjdbus.start, service.name)
         self.assertEqual(self.ctl("start", expect=WRONG_STATE).stderr, message + "\n")
         message = self.service_message(bjdbus.interrupt, service.name)
-        self.assertEqual(self.ctl("interrupt", "-i", service.name, expect=WRONG_STATE).stderr,
-                         message + "\n")
+        self.assertEqual(
+            self.ctl("interrupt", "-i", service.name, expect=WRONG_STATE).stderr, message + "\n"
+        )
         self.ctl("restart", expect=OK)
         self.assertEqual(bjdbus.get(service.name, "ConnectionFile"), path)
 
@@ -122,9 +139,13 @@ class Ctl(unittest.TestCase):
             self.assertEqual(f.read().splitlines(), ["console", "--existing", path])
         self.ctl("connect", "-i", service.name, "--", "--simple-prompt", expect=OK, env=fake_env)
         with open(record) as f:
-            self.assertEqual(f.read().splitlines(), ["console", "--existing", path, "--simple-prompt"])
+            self.assertEqual(
+                f.read().splitlines(), ["console", "--existing", path, "--simple-prompt"]
+            )
 
-        result = self.ctl("connect", "--", "--simple-prompt", expect=OK, input_text="print(6 * 7)\n")
+        result = self.ctl(
+            "connect", "--", "--simple-prompt", expect=OK, input_text="print(6 * 7)\n"
+        )
         self.assertIn("42", result.stdout)
         self.assertTrue(service.alive())
 

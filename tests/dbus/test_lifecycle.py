@@ -46,11 +46,24 @@ class Lifecycle(unittest.TestCase):
         self.assertEqual(props["State"], "idle")
         self.assertEqual(props["ConnectionFile"], path)
         info = props["ConnectionInfo"]
-        self.assertEqual(sorted(info), sorted([
-            "ip", "transport", "shell_port", "iopub_port", "stdin_port", "control_port",
-            "hb_port", "signature_scheme"]))
+        self.assertEqual(
+            sorted(info),
+            sorted(
+                [
+                    "ip",
+                    "transport",
+                    "shell_port",
+                    "iopub_port",
+                    "stdin_port",
+                    "control_port",
+                    "hb_port",
+                    "signature_scheme",
+                ]
+            ),
+        )
         self.assertNotIn("key", info)
         import json
+
         with open(path) as f:
             on_disk = json.load(f)
         for key in info:
@@ -112,11 +125,17 @@ class Lifecycle(unittest.TestCase):
 
         self.assertEqual(bjdbus.get(self.service.name, "State"), "stopped")
         self.assertEqual(os.listdir(bjdbus.RUNTIME_DIR), [])
-        self.assertEqual(self.service.fd_count(), fds,
-                         "fds before %d, after %d cycles %d" % (fds, CYCLES, self.service.fd_count()))
-        self.assertEqual(self.service.thread_count(), threads,
-                         "threads before %d, after %d cycles %d"
-                         % (threads, CYCLES, self.service.thread_count()))
+        self.assertEqual(
+            self.service.fd_count(),
+            fds,
+            "fds before %d, after %d cycles %d" % (fds, CYCLES, self.service.fd_count()),
+        )
+        self.assertEqual(
+            self.service.thread_count(),
+            threads,
+            "threads before %d, after %d cycles %d"
+            % (threads, CYCLES, self.service.thread_count()),
+        )
 
         # And it still works.
         path = bjdbus.start(self.service.name)

@@ -9,8 +9,9 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                                "protocol"))
+sys.path.insert(
+    0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "protocol")
+)
 import bjdbus  # noqa: E402  (re-runs this script on a private bus)
 import bjblocking  # noqa: E402
 
@@ -20,8 +21,9 @@ MODULE_DIR = bjdbus.env_path("BJ_MODULE_DIR")
 
 class ModuleExport(unittest.TestCase):
     def setUp(self):
-        self.host = bjdbus.Service([sys.executable, HOST, "/tmp/scene.blend"],
-                                   env={"BJ_MODULE_DIR": MODULE_DIR})
+        self.host = bjdbus.Service(
+            [sys.executable, HOST, "/tmp/scene.blend"], env={"BJ_MODULE_DIR": MODULE_DIR}
+        )
         self.name = self.host.name
         self.watcher = bjdbus.PropertiesWatcher(self.host.unique_name)
 
@@ -47,23 +49,29 @@ class ModuleExport(unittest.TestCase):
         reply, out = bjdbus.execute(path, "print(kernel.dbus_name, states)")
         self.assertEqual(reply["status"], "ok", reply)
         self.assertIn(self.name, out)
-        self.assertIn("'starting', 'idle', 'busy'", out)   # the host's own callback saw them
+        self.assertIn("'starting', 'idle', 'busy'", out)  # the host's own callback saw them
 
         # The host updates its document (the add-on: on file load).
         reply, _ = bjdbus.execute(path, "kernel.set_host_document('/tmp/other scene.blend')")
         self.assertEqual(reply["status"], "ok", reply)
+
         def announced():
             self.watcher.pump()
-            return any(c.get("HostDocument") == "/tmp/other scene.blend"
-                       for _, c in self.watcher.changes)
+            return any(
+                c.get("HostDocument") == "/tmp/other scene.blend" for _, c in self.watcher.changes
+            )
+
         bjdbus.wait_for(announced, 5, what="HostDocument in PropertiesChanged")
         self.assertEqual(bjdbus.get(self.name, "HostDocument"), "/tmp/other scene.blend")
-        reply, out = bjdbus.execute(path, "kernel.set_host_document(None); print(repr(kernel.host_document))")
+        reply, out = bjdbus.execute(
+            path, "kernel.set_host_document(None); print(repr(kernel.host_document))"
+        )
         self.assertIn("''", out)
         self.assertEqual(bjdbus.get(self.name, "HostDocument"), "")
 
         # A cell holds the host's only thread: properties and Interrupt still answer.
         from jupyter_client import BlockingKernelClient
+
         kc = BlockingKernelClient(connection_file=path)
         kc.load_connection_file()
         kc.start_channels()
@@ -115,6 +123,7 @@ class ModuleExport(unittest.TestCase):
         # D-Bus Stop and a client's shutdown_request must still end it, quickly, in
         # a host that owns SIGINT (as Blender does).
         from jupyter_client import BlockingKernelClient
+
         for blocking in bjblocking.CELLS:
             for how in ("Interrupt", "Stop", "shutdown_request"):
                 with self.subTest(how=how, call=blocking.name):
@@ -127,16 +136,19 @@ class ModuleExport(unittest.TestCase):
                         stopped = lambda: bjdbus.get(self.name, "State") == "stopped"  # noqa: E731
                         if how == "Interrupt":
                             bjblocking.check_interrupt(
-                                self, kc, blocking, lambda: bjdbus.interrupt(self.name))
+                                self, kc, blocking, lambda: bjdbus.interrupt(self.name)
+                            )
                             # The host's own SIGINT handling is what it was.
                             reply, out = bjdbus.execute(
-                                path, "import signal\nprint(signal.getsignal(signal.SIGINT))")
+                                path, "import signal\nprint(signal.getsignal(signal.SIGINT))"
+                            )
                             self.assertEqual(reply["status"], "ok", reply)
                             self.assertIn("default_int_handler", out)
                             bjdbus.stop(self.name)
                         elif how == "Stop":
-                            bjblocking.check_stop(self, kc, blocking,
-                                                  lambda: bjdbus.stop(self.name), stopped)
+                            bjblocking.check_stop(
+                                self, kc, blocking, lambda: bjdbus.stop(self.name), stopped
+                            )
                         else:
                             bjblocking.check_stop(self, kc, blocking, kc.shutdown, stopped)
                         bjdbus.wait_for(stopped, 5, what="stopped")
@@ -149,17 +161,19 @@ class ModuleExport(unittest.TestCase):
         # Off the bus and back, from a cell, 20 times: the names come back, and the
         # host keeps no fd or thread per export.
         # (A closed connection's socket is released by GDBus's worker a moment later.)
-        code = ("import os, time\n"
-                "def counts():\n"
-                "    time.sleep(0.3)\n"
-                "    return len(os.listdir('/proc/self/fd')), len(os.listdir('/proc/self/task'))\n"
-                "kernel.unexport_dbus(); kernel.export_dbus('TestHost 1.0')\n"
-                "before = counts()\n"
-                "for i in range(20):\n"
-                "    kernel.unexport_dbus()\n"
-                "    assert kernel.dbus_name is None\n"
-                "    kernel.export_dbus('TestHost 1.0', document='/tmp/d%d.blend' % i)\n"
-                "print(before, counts())\n")
+        code = (
+            "import os, time\n"
+            "def counts():\n"
+            "    time.sleep(0.3)\n"
+            "    return len(os.listdir('/proc/self/fd')), len(os.listdir('/proc/self/task'))\n"
+            "kernel.unexport_dbus(); kernel.export_dbus('TestHost 1.0')\n"
+            "before = counts()\n"
+            "for i in range(20):\n"
+            "    kernel.unexport_dbus()\n"
+            "    assert kernel.dbus_name is None\n"
+            "    kernel.export_dbus('TestHost 1.0', document='/tmp/d%d.blend' % i)\n"
+            "print(before, counts())\n"
+        )
         reply, out = bjdbus.execute(path, code)
         self.assertEqual(reply["status"], "ok", reply)
         before, after = out.strip().split(") (")

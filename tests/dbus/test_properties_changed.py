@@ -47,11 +47,16 @@ class PropertiesChanged(unittest.TestCase):
                 self.assertEqual(reply["content"]["status"], "ok")
                 counts.append(reply["content"]["execution_count"])
                 # Each cell: busy then idle, however quick.
-                bjdbus.wait_for(lambda: len(self.watcher.states()) >= base + 2 * (i + 1), 5,
-                                what="busy and idle of cell %d" % i)
+                bjdbus.wait_for(
+                    lambda: len(self.watcher.states()) >= base + 2 * (i + 1),
+                    5,
+                    what="busy and idle of cell %d" % i,
+                )
             cells = self.watcher.states()[base:]
             self.assertEqual(cells, ["busy", "idle"] * 5)
-            seen_counts = [c["ExecutionCount"] for _, c in self.watcher.changes if "ExecutionCount" in c]
+            seen_counts = [
+                c["ExecutionCount"] for _, c in self.watcher.changes if "ExecutionCount" in c
+            ]
             self.assertEqual(seen_counts[-5:], counts)
 
             # busy reaches clients while the cell still holds the host.
@@ -99,11 +104,23 @@ class PropertiesChanged(unittest.TestCase):
         self.watcher.wait_states(["stopping", "stopped"])
 
     def test_gdbus_monitor_sees_the_changes(self):
-        self.assertIsNotNone(shutil.which("gdbus"), "gdbus is missing (apt-get install libglib2.0-bin)")
+        self.assertIsNotNone(
+            shutil.which("gdbus"), "gdbus is missing (apt-get install libglib2.0-bin)"
+        )
         monitor = subprocess.Popen(
-            ["gdbus", "monitor", "--session", "--dest", self.service.name,
-             "--object-path", bjdbus.PATH],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            [
+                "gdbus",
+                "monitor",
+                "--session",
+                "--dest",
+                self.service.name,
+                "--object-path",
+                bjdbus.PATH,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         try:
             # gdbus monitor prints a line once it watches the name.
             first = monitor.stdout.readline()

@@ -23,8 +23,12 @@ class TwoServices(unittest.TestCase):
             result = bjdbus.ctl("list", "--json")
             self.assertEqual(result.returncode, 0, result.stderr)
             listed = json.loads(result.stdout)
-            self.assertEqual([k["name"] for k in listed], sorted([first.name, second.name],
-                             key=lambda n: int(n[len(bjdbus.INSTANCE_PREFIX):])))
+            self.assertEqual(
+                [k["name"] for k in listed],
+                sorted(
+                    [first.name, second.name], key=lambda n: int(n[len(bjdbus.INSTANCE_PREFIX) :])
+                ),
+            )
             by_name = {k["name"]: k for k in listed}
             self.assertTrue(by_name[first.name]["primary"])
             self.assertFalse(by_name[second.name]["primary"])
@@ -73,8 +77,11 @@ class TwoServices(unittest.TestCase):
             path1 = bjdbus.get(first.name, "ConnectionFile")
             self.assertEqual(first.terminate(), 0, first.stderr_text())
             self.assertFalse(os.path.exists(path1), "the quitting host left its connection file")
-            bjdbus.wait_for(lambda: bjdbus.name_owner(bjdbus.NAME) == second.unique_name,
-                            5, what="the shared name passing to the second host")
+            bjdbus.wait_for(
+                lambda: bjdbus.name_owner(bjdbus.NAME) == second.unique_name,
+                5,
+                what="the shared name passing to the second host",
+            )
             self.assertIsNone(bjdbus.name_owner(first.name))
             self.assertEqual(bjdbus.get(bjdbus.NAME, "Pid"), second.pid)
 
@@ -93,8 +100,11 @@ class TwoServices(unittest.TestCase):
             self.assertEqual(result.returncode, 0, result.stderr)
             self.assertFalse(os.path.exists(path2))
             self.assertEqual(second.terminate(), 0, second.stderr_text())
-            bjdbus.wait_for(lambda: bjdbus.name_owner(bjdbus.NAME) is None, 5,
-                            what="the shared name to be released")
+            bjdbus.wait_for(
+                lambda: bjdbus.name_owner(bjdbus.NAME) is None,
+                5,
+                what="the shared name to be released",
+            )
         finally:
             first.kill()
             second.kill()
@@ -104,9 +114,12 @@ class TwoServices(unittest.TestCase):
         second = bjdbus.Service()
         try:
             bjdbus.start(first.name)
-            first.kill()   # SIGKILL: no unexport, the bus drops its names
-            bjdbus.wait_for(lambda: bjdbus.name_owner(bjdbus.NAME) == second.unique_name,
-                            5, what="the shared name passing on after SIGKILL")
+            first.kill()  # SIGKILL: no unexport, the bus drops its names
+            bjdbus.wait_for(
+                lambda: bjdbus.name_owner(bjdbus.NAME) == second.unique_name,
+                5,
+                what="the shared name passing on after SIGKILL",
+            )
             path = bjdbus.start()
             reply, out = bjdbus.execute(path, "print('second')")
             self.assertIn("second", out)

@@ -21,6 +21,7 @@ def documented_errors():
     with open(bjdbus.env_path("BJ_INTERFACE_XML")) as f:
         text = f.read()
     import re
+
     return set(re.findall(r"- `(\w+)`:", text))
 
 
@@ -48,8 +49,7 @@ class WrongState(unittest.TestCase):
         # A readable message, not a code.
         self.assertRegex(caught.exception.message, r"^[A-Z][^ ]* [a-z]+ ")
         self.assertEqual(bjdbus.get_all(self.name), before, "a refused call changed the properties")
-        self.assertEqual(self.files(), files,
-                         "a refused call changed the connection files")
+        self.assertEqual(self.files(), files, "a refused call changed the connection files")
         return caught.exception
 
     def test_stopped(self):
@@ -81,8 +81,9 @@ class WrongState(unittest.TestCase):
         try:
             kc.wait_for_ready(timeout=10)
             msg_id = kc.execute("import time\nfor i in range(600): time.sleep(0.05)")
-            bjdbus.wait_for(lambda: bjdbus.get(self.name, "State") == "busy", 10,
-                            what="the cell to start")
+            bjdbus.wait_for(
+                lambda: bjdbus.get(self.name, "State") == "busy", 10, what="the cell to start"
+            )
 
             # The owner thread is in the cell; these are answered at once anyway.
             t0 = time.monotonic()
@@ -126,8 +127,9 @@ class WrongState(unittest.TestCase):
             try:
                 kc.wait_for_ready(timeout=10)
                 msg_id = kc.execute(code)
-                bjdbus.wait_for(lambda: bjdbus.get(self.name, "State") == "busy", 10,
-                                what="the cell to start")
+                bjdbus.wait_for(
+                    lambda: bjdbus.get(self.name, "State") == "busy", 10, what="the cell to start"
+                )
                 time.sleep(0.3)
                 t0 = time.monotonic()
                 bjdbus.stop(self.name)
@@ -179,9 +181,20 @@ class WrongState(unittest.TestCase):
         for i in range(20):
             names_before = set(bjdbus.list_names())
             proc = subprocess.Popen(
-                ["gdbus", "call", "--session", "--dest", self.name, "--object-path",
-                 bjdbus.PATH, "--method", "org.bpyjupyter.Kernel.Start"],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                [
+                    "gdbus",
+                    "call",
+                    "--session",
+                    "--dest",
+                    self.name,
+                    "--object-path",
+                    bjdbus.PATH,
+                    "--method",
+                    "org.bpyjupyter.Kernel.Start",
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
             time.sleep(0.002 * (i % 10))
             proc.send_signal(signal.SIGKILL)
             proc.wait()
@@ -189,8 +202,11 @@ class WrongState(unittest.TestCase):
             # killed client sent may reach the host after our next call. Once the bus
             # dropped the client's name it has read (and passed on) all it sent, and
             # our calls from then on reach the host after it.
-            bjdbus.wait_for(lambda: set(bjdbus.list_names()) <= names_before, 5,
-                            what="the bus to drop the killed client")
+            bjdbus.wait_for(
+                lambda: set(bjdbus.list_names()) <= names_before,
+                5,
+                what="the bus to drop the killed client",
+            )
             state = bjdbus.wait_for(lambda: self.settled_state(), 5, what="a settled state")
             time.sleep(0.1)
             self.assertEqual(self.settled_state(), state)
@@ -216,7 +232,10 @@ class WrongState(unittest.TestCase):
             connection = Gio.DBusConnection.new_for_address_sync(
                 address,
                 Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT
-                | Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION, None, None)
+                | Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION,
+                None,
+                None,
+            )
             message = Gio.DBusMessage.new_method_call(self.name, bjdbus.PATH, bjdbus.IFACE, method)
             connection.send_message(message, Gio.DBusSendMessageFlags.NONE)
             connection.flush_sync(None)

@@ -20,15 +20,38 @@ def wire_inputs():
     session = Session(key=b"fuzz-key", username="fuzz")
     requests = [
         ("kernel_info_request", {}, []),
-        ("execute_request", {"code": "print('hi')\n1+1", "silent": False, "store_history": True,
-                             "user_expressions": {"x": "1"}, "allow_stdin": True, "stop_on_error": True}, []),
+        (
+            "execute_request",
+            {
+                "code": "print('hi')\n1+1",
+                "silent": False,
+                "store_history": True,
+                "user_expressions": {"x": "1"},
+                "allow_stdin": True,
+                "stop_on_error": True,
+            },
+            [],
+        ),
         ("complete_request", {"code": "import o", "cursor_pos": 8}, []),
         ("inspect_request", {"code": "zip", "cursor_pos": 3, "detail_level": 1}, []),
         ("is_complete_request", {"code": "for i in range(3):"}, []),
-        ("history_request", {"output": True, "raw": True, "hist_access_type": "search",
-                             "pattern": "1?2*", "unique": True, "n": 10}, []),
-        ("comm_msg", {"comm_id": "abc", "data": {"method": "update", "state": {"value": 3}}},
-         [b"\x00\x01\x02binary"]),
+        (
+            "history_request",
+            {
+                "output": True,
+                "raw": True,
+                "hist_access_type": "search",
+                "pattern": "1?2*",
+                "unique": True,
+                "n": 10,
+            },
+            [],
+        ),
+        (
+            "comm_msg",
+            {"comm_id": "abc", "data": {"method": "update", "state": {"value": 3}}},
+            [b"\x00\x01\x02binary"],
+        ),
         ("comm_open", {"comm_id": "abc", "target_name": "echo", "data": {}}, []),
         ("shutdown_request", {"restart": True}, []),
         ("interrupt_request", {}, []),
@@ -43,9 +66,18 @@ def wire_inputs():
 
 
 def connection_files():
-    yield "full", {"shell_port": 5001, "iopub_port": 5002, "stdin_port": 5003, "control_port": 5004,
-                   "hb_port": 5005, "ip": "127.0.0.1", "key": "a0b1c2", "transport": "tcp",
-                   "signature_scheme": "hmac-sha256", "kernel_name": "bpy-jupyter-python"}
+    yield "full", {
+        "shell_port": 5001,
+        "iopub_port": 5002,
+        "stdin_port": 5003,
+        "control_port": 5004,
+        "hb_port": 5005,
+        "ip": "127.0.0.1",
+        "key": "a0b1c2",
+        "transport": "tcp",
+        "signature_scheme": "hmac-sha256",
+        "kernel_name": "bpy-jupyter-python",
+    }
     yield "ipc", {"transport": "ipc", "ip": "/tmp/kernel", "shell_port": 1, "key": ""}
     yield "ipv6", {"ip": "::1", "shell_port": 0}
     yield "empty", {}

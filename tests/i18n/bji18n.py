@@ -59,12 +59,16 @@ def utf8_locale(language):
     """A UTF-8 locale of `language` that glibc has here (Debian: locales-all), or
     C.UTF-8 where there is none."""
     try:
-        names = subprocess.run(["locale", "-a"], capture_output=True, text=True,
-                               timeout=30).stdout.split()
+        names = subprocess.run(
+            ["locale", "-a"], capture_output=True, text=True, timeout=30
+        ).stdout.split()
     except OSError:
         names = []
-    ours = sorted(name for name in names
-                  if re.match(r"^%s_[A-Z]{2}\.(utf8|UTF-8)$" % re.escape(language), name))
+    ours = sorted(
+        name
+        for name in names
+        if re.match(r"^%s_[A-Z]{2}\.(utf8|UTF-8)$" % re.escape(language), name)
+    )
     return ours[0] if ours else "C.UTF-8"
 
 
@@ -106,9 +110,16 @@ def read_po(path):
             else:
                 raise AssertionError("%s: cannot read the line %r" % (path, line))
         if "msgid" in fields:
-            forms = sorted((k for k in fields if k.startswith("msgstr")),
-                           key=lambda k: int(k[7:-1]) if "[" in k else 0)
-            entries.append({"msgctxt": fields.get("msgctxt"), "msgid": fields["msgid"],
-                            "msgid_plural": fields.get("msgid_plural"),
-                            "msgstr": [fields[k] for k in forms]})
+            forms = sorted(
+                (k for k in fields if k.startswith("msgstr")),
+                key=lambda k: int(k[7:-1]) if "[" in k else 0,
+            )
+            entries.append(
+                {
+                    "msgctxt": fields.get("msgctxt"),
+                    "msgid": fields["msgid"],
+                    "msgid_plural": fields.get("msgid_plural"),
+                    "msgstr": [fields[k] for k in forms],
+                }
+            )
     return entries

@@ -28,16 +28,21 @@ class Catalogues(unittest.TestCase):
         for language in ("de", "es", "fr", "ja"):
             self.assertIn(language, languages)
         for language in languages:
-            self.assertTrue(os.path.isfile(os.path.join(bji18n.PO_DIR, language + ".po")),
-                            "po/LINGUAS lists %s but po/%s.po is missing" % (language, language))
+            self.assertTrue(
+                os.path.isfile(os.path.join(bji18n.PO_DIR, language + ".po")),
+                "po/LINGUAS lists %s but po/%s.po is missing" % (language, language),
+            )
 
     def test_msgfmt_check_statistics(self):
         msgfmt = bji18n.program("msgfmt")
         for language in bji18n.languages():
             with self.subTest(language=language):
                 path = os.path.join(bji18n.PO_DIR, language + ".po")
-                result = subprocess.run([msgfmt, "--check", "--statistics", "-o", os.devnull, path],
-                                        capture_output=True, text=True)
+                result = subprocess.run(
+                    [msgfmt, "--check", "--statistics", "-o", os.devnull, path],
+                    capture_output=True,
+                    text=True,
+                )
                 report = result.stdout + result.stderr
                 self.assertEqual(result.returncode, 0, report)
                 self.assertRegex(report, r"\b\d+ translated messages?\b", report)
@@ -48,8 +53,9 @@ class Catalogues(unittest.TestCase):
         for language in bji18n.languages():
             with self.subTest(language=language):
                 entries = bji18n.read_po(os.path.join(bji18n.PO_DIR, language + ".po"))
-                self.assertEqual(entries[0]["msgid"], "", "po/%s.po does not start with its header"
-                                 % language)
+                self.assertEqual(
+                    entries[0]["msgid"], "", "po/%s.po does not start with its header" % language
+                )
                 header = entries[0]["msgstr"][0]
                 self.assertIn("Language: %s\n" % language, header)
                 self.assertIn("charset=UTF-8", header)
@@ -59,9 +65,13 @@ class Catalogues(unittest.TestCase):
                 if language in NPLURALS:
                     self.assertEqual(nplurals, NPLURALS[language], "Plural-Forms of %s" % language)
                 plurals = [e for e in entries[1:] if e["msgid_plural"] is not None]
-                self.assertTrue(plurals, "no message has plural forms: the test would prove nothing")
+                self.assertTrue(
+                    plurals, "no message has plural forms: the test would prove nothing"
+                )
                 for entry in plurals:
-                    self.assertEqual(len(entry["msgstr"]), nplurals, "%s: %r" % (language, entry["msgid"]))
+                    self.assertEqual(
+                        len(entry["msgstr"]), nplurals, "%s: %r" % (language, entry["msgid"])
+                    )
                     self.assertTrue(all(entry["msgstr"]), "%s: %r" % (language, entry["msgid"]))
 
     def test_not_english(self):
@@ -69,8 +79,11 @@ class Catalogues(unittest.TestCase):
             with self.subTest(language=language):
                 entries = bji18n.read_po(os.path.join(bji18n.PO_DIR, language + ".po"))[1:]
                 same = [e["msgid"] for e in entries if e["msgstr"] == [e["msgid"]]]
-                self.assertLessEqual(len(same), MAX_SAME_AS_ENGLISH * len(entries),
-                                     "%s: too many messages left in English: %r" % (language, same))
+                self.assertLessEqual(
+                    len(same),
+                    MAX_SAME_AS_ENGLISH * len(entries),
+                    "%s: too many messages left in English: %r" % (language, same),
+                )
 
 
 if __name__ == "__main__":

@@ -33,12 +33,18 @@ class GermanService(unittest.TestCase):
         message = self.refused("NotRunning", bjdbus.stop, name)
         self.assertEqual(message, "Der Kernel läuft nicht")
         self.assertEqual(message, self.catalogue.gettext("The kernel is not running"))
-        self.assertEqual(self.refused("NotRunning", bjdbus.interrupt, name), "Der Kernel läuft nicht")
+        self.assertEqual(
+            self.refused("NotRunning", bjdbus.interrupt, name), "Der Kernel läuft nicht"
+        )
 
         path = bjdbus.start(name)
-        self.assertEqual(self.refused("AlreadyRunning", bjdbus.start, name), "Der Kernel läuft bereits")
-        self.assertEqual(self.refused("NotBusy", bjdbus.interrupt, name),
-                         "Es läuft keine Zelle: Es gibt nichts zu unterbrechen")
+        self.assertEqual(
+            self.refused("AlreadyRunning", bjdbus.start, name), "Der Kernel läuft bereits"
+        )
+        self.assertEqual(
+            self.refused("NotBusy", bjdbus.interrupt, name),
+            "Es läuft keine Zelle: Es gibt nichts zu unterbrechen",
+        )
         reply, out = bjdbus.execute(path, "print('noch da')")
         self.assertEqual(reply["status"], "ok")
         self.assertIn("noch da", out)
@@ -52,10 +58,12 @@ class GermanService(unittest.TestCase):
     def test_english_service_alongside(self):
         english = bjdbus.Service(env={"LANGUAGE": "", "LC_ALL": "C.UTF-8"})
         try:
-            self.assertEqual(self.refused("NotRunning", bjdbus.stop, english.name),
-                             "The kernel is not running")
-            self.assertEqual(self.refused("NotRunning", bjdbus.stop, self.german.name),
-                             "Der Kernel läuft nicht")
+            self.assertEqual(
+                self.refused("NotRunning", bjdbus.stop, english.name), "The kernel is not running"
+            )
+            self.assertEqual(
+                self.refused("NotRunning", bjdbus.stop, self.german.name), "Der Kernel läuft nicht"
+            )
         finally:
             self.assertEqual(english.terminate(), 0, english.stderr_text())
 

@@ -26,21 +26,27 @@ except GLib.Error as error:
 
 class LibraryThroughGI(unittest.TestCase):
     def error_in(self, language):
-        env = bji18n.environment(language) if language else dict(os.environ, LANGUAGE="",
-                                                                   LC_ALL="C.UTF-8")
-        child = subprocess.run([sys.executable, "-c", CHILD], capture_output=True, text=True,
-                               env=env, timeout=60)
+        env = (
+            bji18n.environment(language)
+            if language
+            else dict(os.environ, LANGUAGE="", LC_ALL="C.UTF-8")
+        )
+        child = subprocess.run(
+            [sys.executable, "-c", CHILD], capture_output=True, text=True, env=env, timeout=60
+        )
         self.assertEqual(child.returncode, 0, child.stderr)
         return child.stdout.strip()
 
     def test_errors_follow_the_language(self):
         self.assertTrue(self.error_in(None).startswith("Not valid JSON: "), self.error_in(None))
-        for language, expected in (("de", "Kein gültiges JSON: "),
-                                   ("fr", bji18n.catalogue("fr").gettext("Not valid JSON: %s")
-                                    .split("%s")[0])):
+        for language, expected in (
+            ("de", "Kein gültiges JSON: "),
+            ("fr", bji18n.catalogue("fr").gettext("Not valid JSON: %s").split("%s")[0]),
+        ):
             with self.subTest(language=language):
-                self.assertTrue(self.error_in(language).startswith(expected),
-                                self.error_in(language))
+                self.assertTrue(
+                    self.error_in(language).startswith(expected), self.error_in(language)
+                )
 
 
 if __name__ == "__main__":

@@ -27,8 +27,11 @@ KERNEL_HELP_MSGIDS = [
 
 
 def run(argv, language):
-    env = bji18n.environment(language) if language else dict(os.environ, LANGUAGE="",
-                                                               LC_ALL="C.UTF-8")
+    env = (
+        bji18n.environment(language)
+        if language
+        else dict(os.environ, LANGUAGE="", LC_ALL="C.UTF-8")
+    )
     return subprocess.run(argv, capture_output=True, text=True, env=env, timeout=30)
 
 
@@ -45,8 +48,9 @@ class Tools(unittest.TestCase):
                 self.assertEqual(result.returncode, 0, result.stderr)
                 for msgid in msgids:
                     translated = catalogue.gettext(msgid)
-                    self.assertNotEqual(translated, msgid, "%s has no translation of %r"
-                                        % (language, msgid))
+                    self.assertNotEqual(
+                        translated, msgid, "%s has no translation of %r" % (language, msgid)
+                    )
                     self.assertIn(translated, result.stdout)
                     self.assertNotIn(msgid, result.stdout)
 
@@ -59,11 +63,13 @@ class Tools(unittest.TestCase):
     def test_ctl_help_in_german(self):
         result = run([CTL, "--help"], "de")
         self.assertEqual(result.returncode, 0, result.stderr)
-        for text in ("Die bpy-jupyter-Kernel am Sitzungsbus steuern",
-                     "Die Version ausgeben und beenden",
-                     "Befehle:",
-                     "  stop        Einen Kernel beenden",
-                     "Exit-Status:"):
+        for text in (
+            "Die bpy-jupyter-Kernel am Sitzungsbus steuern",
+            "Die Version ausgeben und beenden",
+            "Befehle:",
+            "  stop        Einen Kernel beenden",
+            "Exit-Status:",
+        ):
             self.assertIn(text, result.stdout)
         self.assertNotIn("Print the version", result.stdout)
         self.assertNotIn("Commands:", result.stdout)
@@ -74,15 +80,18 @@ class Tools(unittest.TestCase):
         self.assertIn("Unknown command “frobnicate”.", result.stderr)
         result = run([CTL, "frobnicate"], "de")
         self.assertEqual(result.returncode, 2)
-        self.assertEqual(result.stderr, "Unbekannter Befehl „frobnicate“.\n"
-                                        "Mit --help werden die Befehle angezeigt.\n")
+        self.assertEqual(
+            result.stderr,
+            "Unbekannter Befehl „frobnicate“.\n" "Mit --help werden die Befehle angezeigt.\n",
+        )
         result = run([KERNEL, "--idle-timeout", "5"], "fr")
         self.assertEqual(result.returncode, 2)
         self.assertEqual(result.stderr, "--idle-timeout ne s’emploie qu’avec --dbus\n")
         result = run([KERNEL, "--user"], "ja")
         self.assertEqual(result.returncode, 2)
-        self.assertEqual(result.stderr,
-                         "--user と --prefix は --install か --install-blender と一緒にのみ使えます\n")
+        self.assertEqual(
+            result.stderr, "--user と --prefix は --install か --install-blender と一緒にのみ使えます\n"
+        )
 
 
 if __name__ == "__main__":

@@ -34,8 +34,8 @@ READY = "bj-blocking-now"
 class Blocking:
     def __init__(self, name, code, stdin=False, sleeps=False):
         self.name = name
-        self.stdin = stdin          # waits for an input_reply the client never sends
-        self.sleeps = sleeps        # starts a `sleep SLEEP_ARG` child process
+        self.stdin = stdin  # waits for an input_reply the client never sends
+        self.sleeps = sleeps  # starts a `sleep SLEEP_ARG` child process
         # The cell says when it is about to block, so the test interrupts the very call.
         self.code = "print(%r, flush=True)\n%s" % (READY, code)
 
@@ -47,22 +47,29 @@ CELLS = [
     Blocking("time.sleep", "import time\ntime.sleep(100)"),
     Blocking("threading.Event.wait", "import threading\nthreading.Event().wait()"),
     Blocking("queue.Queue.get", "import queue\nqueue.Queue().get()"),
-    Blocking("socket.recv",
-             "import socket\n"
-             "_bj_pair = socket.socketpair()\n"
-             "try:\n"
-             "    _bj_pair[0].recv(1)\n"
-             "finally:\n"
-             "    _bj_pair[0].close(); _bj_pair[1].close(); del _bj_pair\n"),
-    Blocking("select.select",
-             "import os, select\n"
-             "_bj_r, _bj_w = os.pipe()\n"
-             "try:\n"
-             "    select.select([_bj_r], [], [])\n"
-             "finally:\n"
-             "    os.close(_bj_r); os.close(_bj_w); del _bj_r, _bj_w\n"),
-    Blocking("subprocess.run",
-             "import subprocess\nsubprocess.run(['sleep', %r])" % SLEEP_ARG, sleeps=True),
+    Blocking(
+        "socket.recv",
+        "import socket\n"
+        "_bj_pair = socket.socketpair()\n"
+        "try:\n"
+        "    _bj_pair[0].recv(1)\n"
+        "finally:\n"
+        "    _bj_pair[0].close(); _bj_pair[1].close(); del _bj_pair\n",
+    ),
+    Blocking(
+        "select.select",
+        "import os, select\n"
+        "_bj_r, _bj_w = os.pipe()\n"
+        "try:\n"
+        "    select.select([_bj_r], [], [])\n"
+        "finally:\n"
+        "    os.close(_bj_r); os.close(_bj_w); del _bj_r, _bj_w\n",
+    ),
+    Blocking(
+        "subprocess.run",
+        "import subprocess\nsubprocess.run(['sleep', %r])" % SLEEP_ARG,
+        sleeps=True,
+    ),
     Blocking("input", "input('never answered: ')", stdin=True),
 ]
 
@@ -121,7 +128,7 @@ class Cell:
         self.reply = None
         self.iopub = []
         self.stdin = []
-        self.others = []            # iopub messages of other requests (an interrupt's status)
+        self.others = []  # iopub messages of other requests (an interrupt's status)
         self.idle = False
 
     def _take_iopub(self, timeout):
@@ -135,8 +142,9 @@ class Cell:
         return msg
 
     def printed(self):
-        return "".join(m["content"].get("text", "") for m in self.iopub
-                       if m["msg_type"] == "stream")
+        return "".join(
+            m["content"].get("text", "") for m in self.iopub if m["msg_type"] == "stream"
+        )
 
     def start(self, timeout=TIMEOUT):
         drain(self.kc)
@@ -144,8 +152,10 @@ class Cell:
         deadline = time.monotonic() + timeout
         while READY not in self.printed():
             if time.monotonic() > deadline:
-                raise AssertionError("the cell %r did not start within %.0fs: %r"
-                                     % (self.blocking, timeout, self.iopub))
+                raise AssertionError(
+                    "the cell %r did not start within %.0fs: %r"
+                    % (self.blocking, timeout, self.iopub)
+                )
             try:
                 self._take_iopub(0.1)
             except Empty:
@@ -171,8 +181,9 @@ class Cell:
         while self.reply is None:
             left = deadline - time.monotonic()
             if left <= 0:
-                raise AssertionError("no reply to the cell %r within %.1fs"
-                                     % (self.blocking, timeout))
+                raise AssertionError(
+                    "no reply to the cell %r within %.1fs" % (self.blocking, timeout)
+                )
             try:
                 msg = self.kc.get_shell_msg(timeout=min(left, 0.05))
                 if _parent(msg) == self.msg_id:
@@ -218,10 +229,17 @@ def check_interrupt(test, kc, blocking, send_interrupt):
     if reply is None:
         # Let it end for the next test, then fail with what happened.
         late = cell.wait_reply(TIMEOUT)
-        test.fail("interrupting %r: no reply within %.1fs (%s)" % (
-            blocking, INTERRUPT_LIMIT,
-            "never" if late is None else "it came %.1fs later: %r" % (
-                time.monotonic() - sent, late["content"].get("ename"))))
+        test.fail(
+            "interrupting %r: no reply within %.1fs (%s)"
+            % (
+                blocking,
+                INTERRUPT_LIMIT,
+                "never"
+                if late is None
+                else "it came %.1fs later: %r"
+                % (time.monotonic() - sent, late["content"].get("ename")),
+            )
+        )
     cell.finish()
     content = reply["content"]
     test.assertEqual(content["status"], "error", content)
@@ -248,10 +266,14 @@ def check_stop(test, kc, blocking, stop, stopped, expect_reply=True):
     latency = time.monotonic() - sent
     if expect_reply:
         reply = cell.wait_reply(1.0 * TIME_SCALE)
-        test.assertIsNotNone(reply, "the cell %r got no reply before the kernel stopped"
-                             % (blocking,))
+        test.assertIsNotNone(
+            reply, "the cell %r got no reply before the kernel stopped" % (blocking,)
+        )
         test.assertEqual(reply["content"].get("ename"), "KeyboardInterrupt", reply["content"])
     if blocking.sleeps:
-        wait_until(lambda: not sleep_processes(), 1.0 * TIME_SCALE,
-                   "the cell's sleep to end with the kernel")
+        wait_until(
+            lambda: not sleep_processes(),
+            1.0 * TIME_SCALE,
+            "the cell's sleep to end with the kernel",
+        )
     return latency

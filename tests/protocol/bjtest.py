@@ -345,8 +345,9 @@ class KernelTestCase(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.kernel = Kernel(capture_stderr=cls.capture_stderr, env=cls.kernel_env,
-                            args=cls.kernel_args)
+        cls.kernel = Kernel(
+            capture_stderr=cls.capture_stderr, env=cls.kernel_env, args=cls.kernel_args
+        )
         cls.km = cls.kernel.km
         cls.kc = cls.kernel.kc
 

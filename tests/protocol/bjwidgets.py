@@ -7,21 +7,25 @@ messages from a kernel.
 
 # Cell code that binds `instances`, ipywidgets' live widgets by comm id: a module
 # dict in 8 (where Widget.widgets warns), Widget.widgets before.
-INSTANCES = ("from ipywidgets.widgets import widget as _widget_module\n"
-             "instances = getattr(_widget_module, '_instances', None)\n"
-             "if instances is None:\n"
-             "    instances = _widget_module.Widget.widgets\n")
+INSTANCES = (
+    "from ipywidgets.widgets import widget as _widget_module\n"
+    "instances = getattr(_widget_module, '_instances', None)\n"
+    "if instances is None:\n"
+    "    instances = _widget_module.Widget.widgets\n"
+)
 
 
 def frontend_protocol():
     """The widget protocol the installed ipywidgets speaks: its version string,
     or None for the first protocol (ipywidgets 6: frontends name a class)."""
     import ipywidgets._version
+
     return getattr(ipywidgets._version, "__protocol_version__", None)
 
 
 def frontend_checks_version():
     import ipywidgets
+
     return int(ipywidgets.__version__.split(".")[0]) < 8
 
 
@@ -31,8 +35,12 @@ def frontend_made_text():
     if protocol is None:
         return {"widget_class": "Jupyter.Text"}, {}
     import ipywidgets
-    state = {key: value for key, value in ipywidgets.Text().get_state().items()
-             if key.startswith(("_model_", "_view_"))}
+
+    state = {
+        key: value
+        for key, value in ipywidgets.Text().get_state().items()
+        if key.startswith(("_model_", "_view_"))
+    }
     return {"state": state, "buffer_paths": []}, {"version": protocol}
 
 

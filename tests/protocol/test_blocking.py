@@ -27,17 +27,30 @@ MODULE_DIR = os.environ.get("BJ_MODULE_DIR", "")
 
 def module_kernelspec(mode):
     if not os.path.isdir(MODULE_DIR):
-        raise RuntimeError("BJ_MODULE_DIR (%r) must name the folder of the built _bpy_jupyter"
-                           % MODULE_DIR)
+        raise RuntimeError(
+            "BJ_MODULE_DIR (%r) must name the folder of the built _bpy_jupyter" % MODULE_DIR
+        )
+    # A sanitizer build's module needs its runtime loaded first; CPython's own
+    # allocations at exit are no leaks of ours.
+    preload = os.environ.get("BJ_SANITIZER_PRELOAD", "")
+    sanitized = ["env", "LD_PRELOAD=" + preload, "ASAN_OPTIONS=detect_leaks=0"] if preload else []
     return bjkernelspec.add_kernelspec(
         "bj-module-" + mode,
-        ["/usr/bin/python3", os.path.join(HERE, "module_kernel.py"), mode, "-f",
-         bjkernelspec.PLACEHOLDER])
+        sanitized
+        + [
+            "/usr/bin/python3",
+            os.path.join(HERE, "module_kernel.py"),
+            mode,
+            "-f",
+            bjkernelspec.PLACEHOLDER,
+        ],
+    )
 
 
 class Host:
     """Which kernel a test class starts: the standalone one, or the module."""
-    kernel_name = None      # None: the kernel under test (bpy-jupyter-python)
+
+    kernel_name = None  # None: the kernel under test (bpy-jupyter-python)
     module_mode = None
     kernel_env = None
 
@@ -55,6 +68,7 @@ def interrupt_via_control(kc):
         msg_id = control_request(kc, "interrupt_request")
         reply = get_reply(kc.control_channel, msg_id, timeout=5 * bjtest.TIME_SCALE)
         assert reply["msg_type"] == "interrupt_reply", reply
+
     return send
 
 
@@ -76,28 +90,34 @@ class InterruptBlocked(Host):
         for blocking in bjblocking.CELLS:
             with self.subTest(call=blocking.name):
                 latency = bjblocking.check_interrupt(self, kc, blocking, interrupt_via_control(kc))
-                sys.stderr.write("[info] %s: interrupt of %s ended it in %.0f ms\n"
-                                 % (type(self).__name__, blocking.name, latency * 1000))
+                sys.stderr.write(
+                    "[info] %s: interrupt of %s ended it in %.0f ms\n"
+                    % (type(self).__name__, blocking.name, latency * 1000)
+                )
                 self.assertTrue(bjtest.heartbeat_ping(self.kernel))
 
 
 class StopBlocked(Host):
     """A kernel per stop: each ends the process."""
+
     stops = ("shutdown_request",)
 
     def stop_one(self, blocking, how):
         kernel = self.start_kernel()
         try:
             if how == "shutdown_request":
-                stop = lambda: kernel.send_shutdown(restart=False)   # noqa: E731
+                stop = lambda: kernel.send_shutdown(restart=False)  # noqa: E731
             else:
-                stop = lambda: os.kill(kernel.popen.pid, signal.SIGTERM)   # noqa: E731
+                stop = lambda: os.kill(kernel.popen.pid, signal.SIGTERM)  # noqa: E731
             # The cell's client gets its KeyboardInterrupt before the kernel goes.
-            latency = bjblocking.check_stop(self, kernel.kc, blocking, stop,
-                                            lambda: kernel.popen.poll() is not None)
+            latency = bjblocking.check_stop(
+                self, kernel.kc, blocking, stop, lambda: kernel.popen.poll() is not None
+            )
             self.assertEqual(kernel.popen.returncode, 0, kernel.stderr_text())
-            sys.stderr.write("[info] %s: %s of %s: process gone in %.0f ms\n"
-                             % (type(self).__name__, how, blocking.name, latency * 1000))
+            sys.stderr.write(
+                "[info] %s: %s of %s: process gone in %.0f ms\n"
+                % (type(self).__name__, how, blocking.name, latency * 1000)
+            )
         finally:
             problem = kernel.shutdown(already_requested=True)
         self.assertIsNone(problem)
@@ -131,7 +151,7 @@ class ModuleRunInterrupt(InterruptBlocked, bjtest.unittest.TestCase):
 
 class ModuleRunStop(StopBlocked, bjtest.unittest.TestCase):
     module_mode = "run"
-    stops = ("shutdown_request", "SIGTERM")   # run() stops on SIGTERM like the standalone kernel
+    stops = ("shutdown_request", "SIGTERM")  # run() stops on SIGTERM like the standalone kernel
 
 
 class StatusAroundInterrupt(bjtest.unittest.TestCase):
@@ -156,12 +176,14 @@ class StatusAroundInterrupt(bjtest.unittest.TestCase):
             self.assertIsNone(problem)
 
     def test_same_as_ipykernel(self):
-        reference = bjkernelspec.add_kernelspec("bj-ipykernel-reference",
-                                                bjkernelspec.IPYKERNEL_ARGV)
+        reference = bjkernelspec.add_kernelspec(
+            "bj-ipykernel-reference", bjkernelspec.IPYKERNEL_ARGV
+        )
         ours = self.statuses(None)
         theirs = self.statuses(reference)
-        sys.stderr.write("[info] status parented to interrupt_request: ours %r, ipykernel %r\n"
-                         % (ours, theirs))
+        sys.stderr.write(
+            "[info] status parented to interrupt_request: ours %r, ipykernel %r\n" % (ours, theirs)
+        )
         self.assertEqual(ours, theirs)
 
 

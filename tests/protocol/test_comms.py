@@ -72,8 +72,11 @@ class TestComms(bjtest.KernelTestCase):
 
     def test_frontend_initiated_echo(self):
         comm_id = uuid.uuid4().hex
-        msg_id, msgs = self.request("comm_open", {"comm_id": comm_id, "target_name": "bj.echo",
-                                                  "data": {"hello": 1}}, buffers=[b"\x00\x01"])
+        msg_id, msgs = self.request(
+            "comm_open",
+            {"comm_id": comm_id, "target_name": "bj.echo", "data": {"hello": 1}},
+            buffers=[b"\x00\x01"],
+        )
         sent = of_type(msgs, "comm_msg")
         self.assertEqual(len(sent), 1, [m["msg_type"] for m in msgs])
         self.assertEqual(sent[0]["content"], {"comm_id": comm_id, "data": {"opened": {"hello": 1}}})
@@ -85,11 +88,14 @@ class TestComms(bjtest.KernelTestCase):
         self.assertEqual(self.comm_info("bj.other"), {})
 
         # messages with buffers both ways; a print in the handler reaches the frontend
-        msg_id, msgs = self.request("comm_msg", {"comm_id": comm_id, "data": {"x": [1, 2]}},
-                                    buffers=[b"abc", b"\xff\x00"])
+        msg_id, msgs = self.request(
+            "comm_msg", {"comm_id": comm_id, "data": {"x": [1, 2]}}, buffers=[b"abc", b"\xff\x00"]
+        )
         echoed = of_type(msgs, "comm_msg")
         self.assertEqual(len(echoed), 1, [m["msg_type"] for m in msgs])
-        self.assertEqual(echoed[0]["content"], {"comm_id": comm_id, "data": {"echo": {"x": [1, 2]}}})
+        self.assertEqual(
+            echoed[0]["content"], {"comm_id": comm_id, "data": {"echo": {"x": [1, 2]}}}
+        )
         self.assertEqual([bytes(b) for b in echoed[0]["buffers"]], [b"cba", b"\x00\xff"])
         self.assertEqual(stream_text(msgs), "handler saw {'x': [1, 2]}\n")
 
@@ -98,7 +104,8 @@ class TestComms(bjtest.KernelTestCase):
         self.assertEqual(self.comm_info(), {})
         self.assertEqual(
             self.value("events"),
-            "[('open', {'hello': 1}, [b'\\x00\\x01']), ('close', {'bye': True})]")
+            "[('open', {'hello': 1}, [b'\\x00\\x01']), ('close', {'bye': True})]",
+        )
         # a message for a closed comm is ignored
         msg_id, msgs = self.request("comm_msg", {"comm_id": comm_id, "data": {}})
         self.assertEqual(of_type(msgs, "comm_msg"), [])
@@ -108,9 +115,14 @@ class TestComms(bjtest.KernelTestCase):
         # ipywidgets reads the widget protocol version of a frontend's comm_open there.
         self.execute("opened_metadata.clear()")
         comm_id = uuid.uuid4().hex
-        self.request("comm_open", {"comm_id": comm_id, "target_name": "bj.echo", "data": {}},
-                     metadata={"version": "2.1.0", "nested": {"a": [1]}})
-        self.assertEqual(self.value("opened_metadata"), "[{'version': '2.1.0', 'nested': {'a': [1]}}]")
+        self.request(
+            "comm_open",
+            {"comm_id": comm_id, "target_name": "bj.echo", "data": {}},
+            metadata={"version": "2.1.0", "nested": {"a": [1]}},
+        )
+        self.assertEqual(
+            self.value("opened_metadata"), "[{'version': '2.1.0', 'nested': {'a': [1]}}]"
+        )
         self.request("comm_close", {"comm_id": comm_id, "data": {}})
         self.execute("opened_metadata.clear(); events.clear()")
 
@@ -137,21 +149,28 @@ class TestComms(bjtest.KernelTestCase):
         self.assertEqual(self.comm_info("bj.kernel"), {comm_id: {"target_name": "bj.kernel"}})
 
         # the frontend answers; the kernel side hears it
-        self.assertOk(self.execute("got = []\nc.on_msg(lambda m: got.append(m['content']['data']))")[0])
+        self.assertOk(
+            self.execute("got = []\nc.on_msg(lambda m: got.append(m['content']['data']))")[0]
+        )
         self.request("comm_msg", {"comm_id": comm_id, "data": {"from": "frontend"}})
         self.assertEqual(self.value("got"), "[{'from': 'frontend'}]")
 
         reply, msgs = self.execute("c.close({'done': 1})\nc.close()")  # closing twice sends once
         closed = of_type(msgs, "comm_close")
-        self.assertEqual([m["content"] for m in closed], [{"comm_id": comm_id, "data": {"done": 1}}])
+        self.assertEqual(
+            [m["content"] for m in closed], [{"comm_id": comm_id, "data": {"done": 1}}]
+        )
         self.assertEqual(self.comm_info("bj.kernel"), {})
 
     def test_unknown_target_and_failing_target(self):
-        for target, text in (("bj.nowhere", "No such comm target registered: bj.nowhere"),
-                             ("bj.failing", "bj-target-failed")):
+        for target, text in (
+            ("bj.nowhere", "No such comm target registered: bj.nowhere"),
+            ("bj.failing", "bj-target-failed"),
+        ):
             comm_id = uuid.uuid4().hex
-            msg_id, msgs = self.request("comm_open", {"comm_id": comm_id, "target_name": target,
-                                                      "data": {}})
+            msg_id, msgs = self.request(
+                "comm_open", {"comm_id": comm_id, "target_name": target, "data": {}}
+            )
             closed = of_type(msgs, "comm_close")
             self.assertEqual([m["content"]["comm_id"] for m in closed], [comm_id], target)
             self.assertIn(text, stream_text(msgs, "stderr"))

@@ -11,7 +11,9 @@ class Completion(bjtest.KernelTestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        execute = bjtest.execute(cls.kc, "import os\nitems = [1, 2]\n_private = 1\nclass Thing:\n    size = 3\n")
+        execute = bjtest.execute(
+            cls.kc, "import os\nitems = [1, 2]\n_private = 1\nclass Thing:\n    size = 3\n"
+        )
         assert execute[0]["content"]["status"] == "ok", execute
 
     def complete(self, code, cursor_pos=None):
@@ -24,7 +26,7 @@ class Completion(bjtest.KernelTestCase):
         reply = self.complete(code)
         self.assertIn(match, reply["matches"])
         self.assertEqual(reply["cursor_end"], len(code))
-        inserted = code[:reply["cursor_start"]] + match + code[reply["cursor_end"]:]
+        inserted = code[: reply["cursor_start"]] + match + code[reply["cursor_end"] :]
         self.assertEqual(inserted, expected_text)
         return reply
 

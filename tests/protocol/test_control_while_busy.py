@@ -106,8 +106,10 @@ class TestControlWhileBusy(bjtest.KernelTestCase):
         self.assertEqual(len(errors), 1, [m["msg_type"] for m in msgs])
         self.assertEqual(errors[0]["content"]["ename"], "KeyboardInterrupt")
         self.assertEqual(msgs[-1]["content"]["execution_state"], "idle")
-        sys.stderr.write("[info] %s interrupt (%s): cell ended after %.0f ms\n" % (
-            how, code.splitlines()[-1], dt * 1000))
+        sys.stderr.write(
+            "[info] %s interrupt (%s): cell ended after %.0f ms\n"
+            % (how, code.splitlines()[-1], dt * 1000)
+        )
         self.assertTrue(bjtest.heartbeat_ping(self.kernel))
         self.assertNextCellWorks()
 

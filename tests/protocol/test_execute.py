@@ -120,7 +120,9 @@ class TestExecute(bjtest.KernelTestCase):
         self.assertOk(reply)
 
     def test_error_in_function(self):
-        code = "def inner():\n    raise ValueError('bj-value')\n\ndef outer():\n    inner()\n\nouter()"
+        code = (
+            "def inner():\n    raise ValueError('bj-value')\n\ndef outer():\n    inner()\n\nouter()"
+        )
         reply, msgs = self.execute(code)
         self.assertEqual(reply["content"]["status"], "error")
         e = of_type(msgs, "error")[0]["content"]
@@ -168,7 +170,9 @@ class TestExecute(bjtest.KernelTestCase):
     def test_many_lines(self):
         n = 100000
         t0 = time.monotonic()
-        reply, msgs = self.execute("for i in range(%d):\n    print(i)" % n, timeout=25 * bjtest.TIME_SCALE)
+        reply, msgs = self.execute(
+            "for i in range(%d):\n    print(i)" % n, timeout=25 * bjtest.TIME_SCALE
+        )
         dt = time.monotonic() - t0
         self.assertOk(reply)
         for m in of_type(msgs, "stream"):
@@ -182,7 +186,8 @@ class TestExecute(bjtest.KernelTestCase):
                 % (len(text), len(expected), len(lines), lines[:3], lines[-3:])
             )
         sys.stderr.write(
-            "[info] %d lines in %.3fs (%d stream messages)\n" % (n, dt, len(of_type(msgs, "stream")))
+            "[info] %d lines in %.3fs (%d stream messages)\n"
+            % (n, dt, len(of_type(msgs, "stream")))
         )
 
     def test_stream_arrives_while_running(self):
@@ -233,7 +238,9 @@ class TestExecute(bjtest.KernelTestCase):
         t0 = time.monotonic()
         while idle != {a, b}:
             if time.monotonic() - t0 > bjtest.TIMEOUT:
-                self.fail("missing idle status: %r" % [(m["msg_type"], parent_id(m)) for m in allmsgs])
+                self.fail(
+                    "missing idle status: %r" % [(m["msg_type"], parent_id(m)) for m in allmsgs]
+                )
             try:
                 m = bjtest.get_msg(self.kc.iopub_channel, timeout=0.1)
             except Empty:
@@ -247,8 +254,12 @@ class TestExecute(bjtest.KernelTestCase):
         parents = [parent_id(m) for m in mine]
         last_a = max(i for i, p in enumerate(parents) if p == a)
         first_b = min(i for i, p in enumerate(parents) if p == b)
-        self.assertLess(last_a, first_b, "iopub of cells A and B interleaved: %r" % (
-            [(m["msg_type"], "A" if parent_id(m) == a else "B") for m in mine],))
+        self.assertLess(
+            last_a,
+            first_b,
+            "iopub of cells A and B interleaved: %r"
+            % ([(m["msg_type"], "A" if parent_id(m) == a else "B") for m in mine],),
+        )
 
 
 if __name__ == "__main__":

@@ -32,8 +32,10 @@ def history_request(kc, **content):
     reply = get_reply(kc.shell_channel, msg["header"]["msg_id"])
     bjtest.collect_iopub(kc, msg["header"]["msg_id"])
     assert reply["content"]["status"] == "ok", reply["content"]
-    return [tuple(row[:2]) + (tuple(row[2]) if isinstance(row[2], list) else row[2],)
-            for row in reply["content"]["history"]]
+    return [
+        tuple(row[:2]) + (tuple(row[2]) if isinstance(row[2], list) else row[2],)
+        for row in reply["content"]["history"]
+    ]
 
 
 class HistoryTestCase(unittest.TestCase):
@@ -74,7 +76,7 @@ class HistoryTestCase(unittest.TestCase):
         self.run_cells(k, "'probe'")
         self.stop(k)
         path = self.history_file()
-        state = path[:-len(".jsonl")] + ".state"
+        state = path[: -len(".jsonl")] + ".state"
         os.unlink(path)
         os.unlink(state)
         return path, state
@@ -97,34 +99,53 @@ class TestHistory(HistoryTestCase):
         self.run_cells(k1, "'silent'", silent=True)
         self.run_cells(k1, "a = 1")
         tail = history_request(k1.kc, n=10)
-        self.assertEqual(tail, [(1, 1, "a = 1"), (1, 2, "a + 1"), (1, 3, "print('x')"), (1, 4, "a = 1")])
+        self.assertEqual(
+            tail, [(1, 1, "a = 1"), (1, 2, "a + 1"), (1, 3, "print('x')"), (1, 4, "a = 1")]
+        )
         self.assertEqual(history_request(k1.kc, n=2), tail[-2:])
-        self.assertEqual(history_request(k1.kc, hist_access_type="range", session=0, start=2, stop=4),
-                         [(1, 2, "a + 1"), (1, 3, "print('x')")])
-        self.assertEqual(history_request(k1.kc, hist_access_type="range", session=0, start=3, output=True),
-                         [(1, 3, ("print('x')", None)), (1, 4, ("a = 1", None))])
-        self.assertEqual(history_request(k1.kc, hist_access_type="search", pattern="a*"),
-                         [(1, 1, "a = 1"), (1, 2, "a + 1"), (1, 4, "a = 1")])
-        self.assertEqual(history_request(k1.kc, hist_access_type="search", pattern="a*", unique=True),
-                         [(1, 2, "a + 1"), (1, 4, "a = 1")])
-        self.assertEqual(history_request(k1.kc, hist_access_type="search", pattern="a*", n=1),
-                         [(1, 4, "a = 1")])
+        self.assertEqual(
+            history_request(k1.kc, hist_access_type="range", session=0, start=2, stop=4),
+            [(1, 2, "a + 1"), (1, 3, "print('x')")],
+        )
+        self.assertEqual(
+            history_request(k1.kc, hist_access_type="range", session=0, start=3, output=True),
+            [(1, 3, ("print('x')", None)), (1, 4, ("a = 1", None))],
+        )
+        self.assertEqual(
+            history_request(k1.kc, hist_access_type="search", pattern="a*"),
+            [(1, 1, "a = 1"), (1, 2, "a + 1"), (1, 4, "a = 1")],
+        )
+        self.assertEqual(
+            history_request(k1.kc, hist_access_type="search", pattern="a*", unique=True),
+            [(1, 2, "a + 1"), (1, 4, "a = 1")],
+        )
+        self.assertEqual(
+            history_request(k1.kc, hist_access_type="search", pattern="a*", n=1), [(1, 4, "a = 1")]
+        )
         self.stop(k1)
 
         k2 = self.start()
         self.run_cells(k2, "b = 2", "b * 21")
-        self.assertEqual(history_request(k2.kc, n=3),
-                         [(1, 4, "a = 1"), (2, 1, "b = 2"), (2, 2, "b * 21")])
+        self.assertEqual(
+            history_request(k2.kc, n=3), [(1, 4, "a = 1"), (2, 1, "b = 2"), (2, 2, "b * 21")]
+        )
         previous = [(1, 1, "a = 1"), (1, 2, "a + 1"), (1, 3, "print('x')"), (1, 4, "a = 1")]
         self.assertEqual(history_request(k2.kc, hist_access_type="range", session=-1), previous)
         self.assertEqual(history_request(k2.kc, hist_access_type="range", session=1), previous)
-        self.assertEqual(history_request(k2.kc, hist_access_type="range", session=0, output=True),
-                         [(2, 1, ("b = 2", None)), (2, 2, ("b * 21", "42"))])
-        self.assertEqual(history_request(k2.kc, hist_access_type="range", session=-1, start=2, stop=3,
-                                         output=True),
-                         [(1, 2, ("a + 1", "2"))])
-        self.assertEqual(history_request(k2.kc, hist_access_type="search", pattern="*1*", unique=True),
-                         [(1, 2, "a + 1"), (1, 4, "a = 1"), (2, 2, "b * 21")])
+        self.assertEqual(
+            history_request(k2.kc, hist_access_type="range", session=0, output=True),
+            [(2, 1, ("b = 2", None)), (2, 2, ("b * 21", "42"))],
+        )
+        self.assertEqual(
+            history_request(
+                k2.kc, hist_access_type="range", session=-1, start=2, stop=3, output=True
+            ),
+            [(1, 2, ("a + 1", "2"))],
+        )
+        self.assertEqual(
+            history_request(k2.kc, hist_access_type="search", pattern="*1*", unique=True),
+            [(1, 2, "a + 1"), (1, 4, "a = 1"), (2, 2, "b * 21")],
+        )
         self.stop(k2)
         with open(self.history_file()) as f:
             records = [json.loads(line) for line in f]
@@ -148,11 +169,14 @@ class TestHistory(HistoryTestCase):
         # Blender does: whether the execution count starts again (then so does a
         # session) or carries on, no entry may be lost or overwritten.
         host = os.environ.get("BJ_RESTART_HOST")
-        self.assertTrue(host and os.access(host, os.X_OK), "BJ_RESTART_HOST must name the built host")
+        self.assertTrue(
+            host and os.access(host, os.X_OK), "BJ_RESTART_HOST must name the built host"
+        )
         connection_file = os.path.join(self.data, "kernel.json")
         log = open(os.path.join(self.data, "host.log"), "w")
-        process = subprocess.Popen([host, connection_file], stderr=log,
-                                   env=dict(os.environ, XDG_DATA_HOME=self.data))
+        process = subprocess.Popen(
+            [host, connection_file], stderr=log, env=dict(os.environ, XDG_DATA_HOME=self.data)
+        )
         try:
             deadline = time.monotonic() + bjtest.STARTUP_TIMEOUT
             while not os.path.exists(connection_file) and time.monotonic() < deadline:
@@ -185,7 +209,10 @@ class TestHistory(HistoryTestCase):
         # What the runtime sees when a host restarts a kernel object around it and
         # the count starts from 1 again (white-box: the restart is simulated).
         k = self.start()
-        cell = "import sys\nsys.modules['_bpy_jupyter_runtime']._history.record_input(1, 'again').copy()"
+        cell = (
+            "import sys\n"
+            "sys.modules['_bpy_jupyter_runtime']._history.record_input(1, 'again').copy()"
+        )
         self.run_cells(k, "'first'", cell)
         self.assertEqual(history_request(k.kc), [(1, 1, "'first'"), (1, 2, cell), (2, 1, "again")])
 
@@ -195,8 +222,16 @@ class TestHistory(HistoryTestCase):
             for session in (1, 2, 3):
                 f.write(json.dumps({"session": session, "started": "2026-01-01T00:00:00Z"}) + "\n")
                 for line in range(1, 10001):
-                    f.write(json.dumps({"session": session, "line": line,
-                                        "input": "x = %d  # padding padding" % line}) + "\n")
+                    f.write(
+                        json.dumps(
+                            {
+                                "session": session,
+                                "line": line,
+                                "input": "x = %d  # padding padding" % line,
+                            }
+                        )
+                        + "\n"
+                    )
         k = self.start()
         self.run_cells(k, "'new'")
         tail = history_request(k.kc)
@@ -222,9 +257,14 @@ class TestHistory(HistoryTestCase):
             f.write(b"\x00garbage")
         k = self.start(capture_stderr=True)
         self.run_cells(k, "'after damage'")
-        self.assertEqual(history_request(k.kc, output=True),
-                         [(5, 1, ("good = 1", "1")), (5, 4, ("good = 4", None)),
-                          (6, 1, ("'after damage'", "'after damage'"))])
+        self.assertEqual(
+            history_request(k.kc, output=True),
+            [
+                (5, 1, ("good = 1", "1")),
+                (5, 4, ("good = 4", None)),
+                (6, 1, ("'after damage'", "'after damage'")),
+            ],
+        )
         self.assertNotIn("history", k.stderr_text())
 
     def test_unwritable(self):

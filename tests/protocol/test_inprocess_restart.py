@@ -52,12 +52,13 @@ def execute(kc, code):
 
 class InProcessRestart(unittest.TestCase):
     def setUp(self):
-        self.assertTrue(HOST and os.access(HOST, os.X_OK), "BJ_RESTART_HOST must name the built host")
+        self.assertTrue(
+            HOST and os.access(HOST, os.X_OK), "BJ_RESTART_HOST must name the built host"
+        )
         self.tmp = tempfile.TemporaryDirectory()
         self.connection_file = os.path.join(self.tmp.name, "kernel.json")
         self.log = open(os.path.join(self.tmp.name, "host.log"), "w+")
-        self.host = subprocess.Popen(WRAPPER + [HOST, self.connection_file],
-                                     stderr=self.log)
+        self.host = subprocess.Popen(WRAPPER + [HOST, self.connection_file], stderr=self.log)
         wait_for(lambda: os.path.exists(self.connection_file), what="the connection file")
         self.kc = BlockingKernelClient(connection_file=self.connection_file)
         self.kc.load_connection_file()
@@ -126,14 +127,19 @@ class InProcessRestart(unittest.TestCase):
         self.kc.wait_for_ready(timeout=TIMEOUT)
 
         msg_id = self.kc.execute("after = w.IntSlider(value=5)")
-        opened = [m for m in self.iopub_until_idle(msg_id) if m["msg_type"] == "comm_open"
-                  and model_name(m["content"]["data"], None)[0] == "IntSliderModel"]
+        opened = [
+            m
+            for m in self.iopub_until_idle(msg_id)
+            if m["msg_type"] == "comm_open"
+            and model_name(m["content"]["data"], None)[0] == "IntSliderModel"
+        ]
         self.assertEqual(self.kc.get_shell_msg(timeout=TIMEOUT)["content"]["status"], "ok")
         self.assertEqual(len(opened), 1)
         comm_id = opened[0]["content"]["comm_id"]
 
-        update = self.kc.session.msg("comm_msg", {"comm_id": comm_id,
-                                                  "data": frontend_sets({"value": 6})})
+        update = self.kc.session.msg(
+            "comm_msg", {"comm_id": comm_id, "data": frontend_sets({"value": 6})}
+        )
         self.kc.shell_channel.send(update)
         self.iopub_until_idle(update["header"]["msg_id"])
         content, result = execute(self.kc, "after.value")
@@ -141,11 +147,17 @@ class InProcessRestart(unittest.TestCase):
 
         # A widget the frontend creates: the widget target is registered again.
         data, metadata = frontend_made_text()
-        made = self.kc.session.msg("comm_open", {"comm_id": "made", "target_name": "jupyter.widget",
-                                                 "data": data}, metadata=metadata)
+        made = self.kc.session.msg(
+            "comm_open",
+            {"comm_id": "made", "target_name": "jupyter.widget", "data": data},
+            metadata=metadata,
+        )
         self.kc.shell_channel.send(made)
-        closed = [m for m in self.iopub_until_idle(made["header"]["msg_id"])
-                  if m["msg_type"] == "comm_close"]
+        closed = [
+            m
+            for m in self.iopub_until_idle(made["header"]["msg_id"])
+            if m["msg_type"] == "comm_close"
+        ]
         self.assertEqual(closed, [], "the widget target refused the frontend's widget")
         content, result = execute(self.kc, INSTANCES + "type(instances['made']).__name__")
         self.assertEqual(content["status"], "ok", content)

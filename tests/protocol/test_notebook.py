@@ -36,8 +36,9 @@ import bjkernelspec
 import nbformat
 from nbclient import NotebookClient
 
-NOTEBOOK = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                        "notebooks", "features.ipynb")
+NOTEBOOK = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "notebooks", "features.ipynb"
+)
 REFERENCE_KERNEL = "bj-reference-ipykernel"
 
 
@@ -45,9 +46,13 @@ def run_notebook(kernel_name):
     nb = nbformat.read(NOTEBOOK, as_version=4)
     with tempfile.TemporaryDirectory(prefix="bj-notebook-") as cwd:
         client = NotebookClient(
-            nb, kernel_name=kernel_name, timeout=int(60 * bjtest.TIME_SCALE),
-            startup_timeout=int(bjtest.STARTUP_TIMEOUT), allow_errors=False,
-            resources={"metadata": {"path": cwd}})
+            nb,
+            kernel_name=kernel_name,
+            timeout=int(60 * bjtest.TIME_SCALE),
+            startup_timeout=int(bjtest.STARTUP_TIMEOUT),
+            allow_errors=False,
+            resources={"metadata": {"path": cwd}},
+        )
         client.execute()
     return nb
 
@@ -74,13 +79,20 @@ def normalise_cell(cell):
     for output in cell.get("outputs", []):
         output = normalise_output(output)
         last = outputs[-1] if outputs else None
-        if (last and output["output_type"] == "stream" and last["output_type"] == "stream"
-                and last["name"] == output["name"]):
+        if (
+            last
+            and output["output_type"] == "stream"
+            and last["output_type"] == "stream"
+            and last["name"] == output["name"]
+        ):
             last["text"] += output["text"]
         else:
             outputs.append(output)
-    return {"source": cell["source"], "execution_count": cell.get("execution_count"),
-            "outputs": outputs}
+    return {
+        "source": cell["source"],
+        "execution_count": cell.get("execution_count"),
+        "outputs": outputs,
+    }
 
 
 def normalise(nb):
@@ -90,7 +102,9 @@ def normalise(nb):
 class TestNotebook(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        bjkernelspec.add_kernelspec(REFERENCE_KERNEL, bjkernelspec.IPYKERNEL_ARGV, "ipykernel (reference)")
+        bjkernelspec.add_kernelspec(
+            REFERENCE_KERNEL, bjkernelspec.IPYKERNEL_ARGV, "ipykernel (reference)"
+        )
         cls.ours = normalise(run_notebook(bjkernelspec.setup_kernelspec()))
         cls.reference = normalise(run_notebook(REFERENCE_KERNEL))
 
@@ -98,36 +112,64 @@ class TestNotebook(unittest.TestCase):
         self.assertEqual(len(self.ours), len(self.reference))
         for ours, reference in zip(self.ours, self.reference):
             with self.subTest(cell=ours["source"].splitlines()[0]):
-                self.assertEqual(ours, reference, "\nours:\n%s\nipykernel:\n%s" % (
-                    json.dumps(ours, indent=1), json.dumps(reference, indent=1)))
+                self.assertEqual(
+                    ours,
+                    reference,
+                    "\nours:\n%s\nipykernel:\n%s"
+                    % (json.dumps(ours, indent=1), json.dumps(reference, indent=1)),
+                )
 
     def test_expected_outputs(self):
         # the comparison alone would pass if both kernels lost everything
         cells = {cell["source"].splitlines()[0]: cell["outputs"] for cell in self.ours}
         types = {first: [o["output_type"] for o in outputs] for first, outputs in cells.items()}
-        self.assertEqual(cells['print("hello from stdout")'],
-                         [{"output_type": "stream", "name": "stdout", "text": "hello from stdout\n0\n1\n2\n"}])
+        self.assertEqual(
+            cells['print("hello from stdout")'],
+            [{"output_type": "stream", "name": "stdout", "text": "hello from stdout\n0\n1\n2\n"}],
+        )
         self.assertEqual(types["6 * 7"], ["execute_result"])
         self.assertEqual(types["x = 1"], [])
         rich = cells["class Rich:"][0]["data"]
-        self.assertEqual(sorted(rich), ["application/javascript", "application/json", "image/svg+xml",
-                                        "text/html", "text/latex", "text/markdown", "text/plain"])
-        self.assertEqual(types["from IPython.display import display, HTML, Markdown, Image, JSON, Latex"],
-                         ["display_data", "display_data", "display_data", "execute_result"])
+        self.assertEqual(
+            sorted(rich),
+            [
+                "application/javascript",
+                "application/json",
+                "image/svg+xml",
+                "text/html",
+                "text/latex",
+                "text/markdown",
+                "text/plain",
+            ],
+        )
+        self.assertEqual(
+            types["from IPython.display import display, HTML, Markdown, Image, JSON, Latex"],
+            ["display_data", "display_data", "display_data", "execute_result"],
+        )
         updated = cells['handle = display(HTML("<i>version 1</i>"), display_id=True)']
-        self.assertEqual([o["data"].get("text/html") or o["data"].get("text/markdown") for o in updated],
-                         ["<i>version 2</i>", "fixed, version 2"])
-        self.assertEqual(cells["from IPython.display import update_display"],
-                         [{"output_type": "stream", "name": "stdout", "text": "updated\n"}])
-        self.assertEqual(cells["from IPython.display import clear_output"],
-                         [{"output_type": "stream", "name": "stdout", "text": "after clear\n"}])
-        self.assertEqual(cells['print("replaced on next output")'],
-                         [{"output_type": "stream", "name": "stdout", "text": "the replacement\n"}])
+        self.assertEqual(
+            [o["data"].get("text/html") or o["data"].get("text/markdown") for o in updated],
+            ["<i>version 2</i>", "fixed, version 2"],
+        )
+        self.assertEqual(
+            cells["from IPython.display import update_display"],
+            [{"output_type": "stream", "name": "stdout", "text": "updated\n"}],
+        )
+        self.assertEqual(
+            cells["from IPython.display import clear_output"],
+            [{"output_type": "stream", "name": "stdout", "text": "after clear\n"}],
+        )
+        self.assertEqual(
+            cells['print("replaced on next output")'],
+            [{"output_type": "stream", "name": "stdout", "text": "the replacement\n"}],
+        )
         figure = cells["import matplotlib.pyplot as plt"]
         self.assertEqual([o["output_type"] for o in figure], ["display_data"])
         self.assertEqual(figure[0]["data"]["image/png"][0], "PNG")
-        self.assertEqual(cells["def broken():"],
-                         [{"output_type": "error", "ename": "ZeroDivisionError", "evalue": "division by zero"}])
+        self.assertEqual(
+            cells["def broken():"],
+            [{"output_type": "error", "ename": "ZeroDivisionError", "evalue": "division by zero"}],
+        )
 
 
 if __name__ == "__main__":

@@ -32,21 +32,31 @@ class ParentDeath(unittest.TestCase):
         self.check_client_death(wait_for_kernel=False)
 
     def check_client_death(self, wait_for_kernel):
-        argv_template = bjtest.bjkernelspec.kernel_wrapper() + json.loads(os.environ["BJ_KERNEL_ARGV"])
+        argv_template = bjtest.bjkernelspec.kernel_wrapper() + json.loads(
+            os.environ["BJ_KERNEL_ARGV"]
+        )
         with tempfile.TemporaryDirectory() as tmp:
             connection_file = os.path.join(tmp, "kernel.json")
             pid_file = os.path.join(tmp, "kernel.pid")
             argv = [a.replace("{connection_file}", connection_file) for a in argv_template]
             # The "client": starts the kernel as jupyter_client does, then dies abruptly.
-            client = subprocess.Popen([sys.executable, "-c", (
-                "import os, subprocess, sys, time\n"
-                "env = dict(os.environ, JPY_PARENT_PID=str(os.getpid()))\n"
-                "kernel = subprocess.Popen(%r, env=env, stderr=subprocess.DEVNULL)\n"
-                "open(%r, 'w').write(str(kernel.pid))\n"
-                "deadline = time.monotonic() + (%g if %r else 0)\n"
-                "while not os.path.exists(%r) and time.monotonic() < deadline: time.sleep(0.05)\n"
-                "os._exit(0)\n") % (argv, pid_file, 10 * bjtest.TIME_SCALE, wait_for_kernel,
-                                     connection_file)])
+            client = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-c",
+                    (
+                        "import os, subprocess, sys, time\n"
+                        "env = dict(os.environ, JPY_PARENT_PID=str(os.getpid()))\n"
+                        "kernel = subprocess.Popen(%r, env=env, stderr=subprocess.DEVNULL)\n"
+                        "open(%r, 'w').write(str(kernel.pid))\n"
+                        "deadline = time.monotonic() + (%g if %r else 0)\n"
+                        "while not os.path.exists(%r) and time.monotonic() < deadline:\n"
+                        "    time.sleep(0.05)\n"
+                        "os._exit(0)\n"
+                    )
+                    % (argv, pid_file, 10 * bjtest.TIME_SCALE, wait_for_kernel, connection_file),
+                ]
+            )
             self.assertEqual(client.wait(timeout=15 * bjtest.TIME_SCALE), 0)
             with open(pid_file) as f:
                 kernel_pid = int(f.read())
@@ -61,7 +71,9 @@ class ParentDeath(unittest.TestCase):
                 os.kill(kernel_pid, 9)
                 self.fail("the kernel outlived its client by more than 10 s")
             if wait_for_kernel:
-                self.assertFalse(os.path.exists(connection_file), "the kernel left its connection file")
+                self.assertFalse(
+                    os.path.exists(connection_file), "the kernel left its connection file"
+                )
 
 
 if __name__ == "__main__":

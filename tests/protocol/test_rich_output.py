@@ -51,9 +51,15 @@ def outputs(msgs):
         if m["msg_type"] in ("status", "execute_input"):
             continue
         last = merged[-1] if merged else None
-        if (last is not None and m["msg_type"] == "stream" and last["msg_type"] == "stream"
-                and last["content"]["name"] == m["content"]["name"]):
-            last["content"] = dict(last["content"], text=last["content"]["text"] + m["content"]["text"])
+        if (
+            last is not None
+            and m["msg_type"] == "stream"
+            and last["msg_type"] == "stream"
+            and last["content"]["name"] == m["content"]["name"]
+        ):
+            last["content"] = dict(
+                last["content"], text=last["content"]["text"] + m["content"]["text"]
+            )
             continue
         merged.append(dict(m))
     return merged
@@ -104,15 +110,16 @@ class TestRichOutput(bjtest.KernelTestCase):
         # literal backslash-u: all exactly; a lone surrogate (a surrogateescape'd
         # filename) cannot be UTF-8 and arrives as "?", with the rest of the text.
         text = "caf\u00e9 \u65e5\u672c \U0001F600 \\ud800 end"
-        content = self.result("class Html:\n"
-                              "    def _repr_html_(self):\n"
-                              "        return %r\n"
-                              "Html()" % text)
+        content = self.result(
+            "class Html:\n" "    def _repr_html_(self):\n" "        return %r\n" "Html()" % text
+        )
         self.assertEqual(content["data"]["text/html"], text)
-        content = self.result("class Lone:\n"
-                              "    def _repr_html_(self):\n"
-                              "        return 'a\\udcffb \u00e9'\n"
-                              "Lone()")
+        content = self.result(
+            "class Lone:\n"
+            "    def _repr_html_(self):\n"
+            "        return 'a\\udcffb \u00e9'\n"
+            "Lone()"
+        )
         self.assertEqual(content["data"]["text/html"], "a?b \u00e9")
 
     def test_mimebundle_with_metadata(self):
@@ -176,19 +183,27 @@ class TestRichOutput(bjtest.KernelTestCase):
             "h2 = display(display_id='bj-empty')\n"
         )
         self.assertOk(reply)
-        got = [(m["msg_type"], m["content"]["data"].get("text/plain"),
-                m["content"].get("transient", {}).get("display_id"))
-               for m in outputs(msgs)]
+        got = [
+            (
+                m["msg_type"],
+                m["content"]["data"].get("text/plain"),
+                m["content"].get("transient", {}).get("display_id"),
+            )
+            for m in outputs(msgs)
+        ]
         generated = got[0][2]
         self.assertTrue(generated and generated != "bj-fixed", got)
-        self.assertEqual(got, [
-            ("display_data", "'first'", generated),
-            ("display_data", "raw", "bj-fixed"),
-            ("update_display_data", "'second'", generated),
-            ("update_display_data", "'third'", "bj-fixed"),
-            ("display_data", "'again'", "bj-fixed"),
-            ("display_data", None, "bj-empty"),  # a placeholder to update later
-        ])
+        self.assertEqual(
+            got,
+            [
+                ("display_data", "'first'", generated),
+                ("display_data", "raw", "bj-fixed"),
+                ("update_display_data", "'second'", generated),
+                ("update_display_data", "'third'", "bj-fixed"),
+                ("display_data", "'again'", "bj-fixed"),
+                ("display_data", None, "bj-empty"),  # a placeholder to update later
+            ],
+        )
         reply, msgs = self.execute("h2.update('filled'); h2")
         self.assertOk(reply)
         update = of_type(msgs, "update_display_data")[0]["content"]
@@ -200,11 +215,19 @@ class TestRichOutput(bjtest.KernelTestCase):
         self.assertEqual(reply["content"]["ename"], "TypeError")
 
     def test_clear_output(self):
-        reply, msgs = self.execute("print('a')\nclear_output()\nprint('b')\nclear_output(wait=True)\n'c'")
+        reply, msgs = self.execute(
+            "print('a')\nclear_output()\nprint('b')\nclear_output(wait=True)\n'c'"
+        )
         self.assertOk(reply)
-        got = [(m["msg_type"], m["content"].get("wait", m["content"].get("text"))) for m in outputs(msgs)]
-        self.assertEqual(got[:4], [("stream", "a\n"), ("clear_output", False),
-                                   ("stream", "b\n"), ("clear_output", True)], got)
+        got = [
+            (m["msg_type"], m["content"].get("wait", m["content"].get("text")))
+            for m in outputs(msgs)
+        ]
+        self.assertEqual(
+            got[:4],
+            [("stream", "a\n"), ("clear_output", False), ("stream", "b\n"), ("clear_output", True)],
+            got,
+        )
         self.assertEqual(got[4][0], "execute_result")
 
     def test_ipython_display_protocol(self):
@@ -218,7 +241,9 @@ class TestRichOutput(bjtest.KernelTestCase):
         reply, msgs = self.execute(code)
         self.assertOk(reply)
         self.assertEqual([m["msg_type"] for m in outputs(msgs)], ["display_data"])
-        self.assertEqual(of_type(msgs, "display_data")[0]["content"]["data"]["text/html"], "<p>self</p>")
+        self.assertEqual(
+            of_type(msgs, "display_data")[0]["content"]["data"]["text/html"], "<p>self</p>"
+        )
 
     # -- IPython.display ------------------------------------------------------
 
@@ -241,7 +266,9 @@ class TestRichOutput(bjtest.KernelTestCase):
         self.assertEqual(png_size(shown[2]["content"]["data"]["image/png"]), (1, 1))
         result = of_type(msgs, "execute_result")[0]["content"]
         self.assertEqual(result["data"]["application/json"], {"j": 1})
-        self.assertEqual(result["metadata"], {"application/json": {"expanded": False, "root": "root"}})
+        self.assertEqual(
+            result["metadata"], {"application/json": {"expanded": False, "root": "root"}}
+        )
         self.assertEqual(stream_text(msgs), "", "IPython printed the repr instead of publishing")
 
     def test_ipython_updates_and_clear(self):
@@ -257,16 +284,25 @@ class TestRichOutput(bjtest.KernelTestCase):
             "InteractiveShell.initialized()"
         )
         self.assertOk(reply)
-        got = [(m["msg_type"], m["content"].get("data", {}).get("text/plain"),
-                m["content"].get("transient", {}).get("display_id")) for m in outputs(msgs)]
-        self.assertEqual(got, [
-            ("display_data", "'one'", "bj-ip"),
-            ("update_display_data", "'two'", "bj-ip"),
-            ("update_display_data", "'three'", "bj-ip"),
-            ("display_data", "pub", None),
-            ("clear_output", None, None),
-            ("execute_result", "False", None),  # no IPython shell was started
-        ])
+        got = [
+            (
+                m["msg_type"],
+                m["content"].get("data", {}).get("text/plain"),
+                m["content"].get("transient", {}).get("display_id"),
+            )
+            for m in outputs(msgs)
+        ]
+        self.assertEqual(
+            got,
+            [
+                ("display_data", "'one'", "bj-ip"),
+                ("update_display_data", "'two'", "bj-ip"),
+                ("update_display_data", "'three'", "bj-ip"),
+                ("display_data", "pub", None),
+                ("clear_output", None, None),
+                ("execute_result", "False", None),  # no IPython shell was started
+            ],
+        )
 
     # -- matplotlib -----------------------------------------------------------
 
@@ -300,19 +336,29 @@ class TestRichOutput(bjtest.KernelTestCase):
         )
         self.assertOk(reply)
         self.assertLess(time.monotonic() - t0, 5 * bjtest.TIME_SCALE)
-        got = [(m["msg_type"], m["content"].get("text") or m["content"].get("data", {}).get("text/plain"))
-               for m in outputs(msgs)]
-        self.assertEqual(got, [
-            ("display_data", "<Figure size 640x480 with 1 Axes>"),
-            ("stream", "after show []\n"),
-            ("execute_result", "[]"),
-            ("display_data", "<Figure size 640x480 with 1 Axes>"),
-            ("display_data", "<Figure size 640x480 with 1 Axes>"),
-        ])
+        got = [
+            (
+                m["msg_type"],
+                m["content"].get("text") or m["content"].get("data", {}).get("text/plain"),
+            )
+            for m in outputs(msgs)
+        ]
+        self.assertEqual(
+            got,
+            [
+                ("display_data", "<Figure size 640x480 with 1 Axes>"),
+                ("stream", "after show []\n"),
+                ("execute_result", "[]"),
+                ("display_data", "<Figure size 640x480 with 1 Axes>"),
+                ("display_data", "<Figure size 640x480 with 1 Axes>"),
+            ],
+        )
         self.assertEqual(stream_text(msgs, "stderr"), "")
         reply, msgs = self.execute("import matplotlib\nmatplotlib.get_backend(), plt.get_fignums()")
-        self.assertEqual(of_type(msgs, "execute_result")[0]["content"]["data"]["text/plain"],
-                         "('module://_bpy_jupyter_matplotlib', [])")
+        self.assertEqual(
+            of_type(msgs, "execute_result")[0]["content"]["data"]["text/plain"],
+            "('module://_bpy_jupyter_matplotlib', [])",
+        )
 
     def test_matplotlib_figure_as_result(self):
         # shown once, as the result (ipykernel shows it a second time when the cell ends)
@@ -328,10 +374,14 @@ class TestRichOutput(bjtest.KernelTestCase):
         png_size(data["image/png"])
         # an empty figure has no image, only its text (as in IPython)
         reply, msgs = self.execute("plt.figure()\nNone")
-        self.assertEqual([(m["msg_type"], m["content"]["data"]) for m in outputs(msgs)],
-                         [("display_data", {"text/plain": "<Figure size 640x480 with 0 Axes>"})])
+        self.assertEqual(
+            [(m["msg_type"], m["content"]["data"]) for m in outputs(msgs)],
+            [("display_data", {"text/plain": "<Figure size 640x480 with 0 Axes>"})],
+        )
         # fig.show() publishes at once too
-        reply, msgs = self.execute("f = plt.figure(); f.add_subplot().plot([1]); f.show(); print('x')")
+        reply, msgs = self.execute(
+            "f = plt.figure(); f.add_subplot().plot([1]); f.show(); print('x')"
+        )
         self.assertEqual([m["msg_type"] for m in outputs(msgs)], ["display_data", "stream"])
 
     # -- silent ---------------------------------------------------------------
@@ -352,8 +402,11 @@ class TestRichOutput(bjtest.KernelTestCase):
             # for a silent request, racing with the next cell sent after the reply
             reply, msgs = self.execute(c, silent=True, stop_on_error=False)
             self.assertEqual(reply["content"]["status"], "ok" if c == code else "error")
-            self.assertEqual([m["msg_type"] for m in msgs], ["status", "status"],
-                             [(m["msg_type"], m["content"]) for m in msgs])
+            self.assertEqual(
+                [m["msg_type"] for m in msgs],
+                ["status", "status"],
+                [(m["msg_type"], m["content"]) for m in msgs],
+            )
         # the streams are back to normal for the next cell
         reply, msgs = self.execute("print('loud')")
         self.assertOk(reply)
@@ -394,23 +447,29 @@ class TestRichOutput(bjtest.KernelTestCase):
                 continue
             late.append(m)
         for m in late:
-            self.assertEqual(parent_id(m), msg_id, "late output not parented to the cell that started it")
+            self.assertEqual(
+                parent_id(m), msg_id, "late output not parented to the cell that started it"
+            )
         self.assertEqual(stream_text(late, "stdout"), "bj-late-out\n")
         self.assertEqual(stream_text(late, "stderr"), "bj-late-err\n")
-        self.assertEqual([m["content"]["data"]["text/plain"] for m in of_type(late, "display_data")],
-                         ["'bj-late-display'"])
+        self.assertEqual(
+            [m["content"]["data"]["text/plain"] for m in of_type(late, "display_data")],
+            ["'bj-late-display'"],
+        )
 
     def test_host_prints_between_cells_stay_on_host(self):
         # Outside a cell, main-thread output is the host's (Blender's console): here
         # an object's __repr__ run by an inspect_request writes to sys.stderr.
-        self.assertOk(self.execute(
-            "import sys\n"
-            "class Loud:\n"
-            "    def __repr__(self):\n"
-            "        sys.stderr.write('bj-host-marker\\n'); sys.stderr.flush()\n"
-            "        return 'Loud()'\n"
-            "loud = Loud()"
-        )[0])
+        self.assertOk(
+            self.execute(
+                "import sys\n"
+                "class Loud:\n"
+                "    def __repr__(self):\n"
+                "        sys.stderr.write('bj-host-marker\\n'); sys.stderr.flush()\n"
+                "        return 'Loud()'\n"
+                "loud = Loud()"
+            )[0]
+        )
         msg_id = self.kc.inspect("loud", 4)
         reply = get_reply(self.kc.shell_channel, msg_id)
         self.assertTrue(reply["content"]["found"])

@@ -83,7 +83,9 @@ def _describe(items):
     out = []
     for i in items:
         m = i[0] if isinstance(i, tuple) else i
-        out.append((m["msg_type"], bjtest.parent_id(m)) if isinstance(m, dict) else ("unparsable", i))
+        out.append(
+            (m["msg_type"], bjtest.parent_id(m)) if isinstance(m, dict) else ("unparsable", i)
+        )
     return out
 
 
@@ -117,7 +119,9 @@ class TestRobustness(bjtest.KernelTestCase):
             self.fail("unexpected messages after the reply: %r" % _describe(late))
         r, msgs = self.execute("6*7")
         self.assertOk(r)
-        self.assertEqual(bjtest.of_type(msgs, "execute_result")[0]["content"]["data"]["text/plain"], "42")
+        self.assertEqual(
+            bjtest.of_type(msgs, "execute_result")[0]["content"]["data"]["text/plain"], "42"
+        )
         self.assertNotIn(self.raw.key, self.kernel.stderr_text(), "the HMAC key was logged")
 
     def assertWarned(self, pattern, what):
@@ -127,11 +131,14 @@ class TestRobustness(bjtest.KernelTestCase):
         rx = re.compile(pattern, re.I)
         deadline = time.monotonic() + 2 * bjtest.TIME_SCALE
         while True:
-            new = self.kernel.stderr_text()[self.stderr_offset:]
+            new = self.kernel.stderr_text()[self.stderr_offset :]
             if any(rx.search(line) for line in new.splitlines()):
                 return
             if time.monotonic() > deadline:
-                self.fail("no warning on stderr for %s (want /%s/); new stderr: %r" % (what, pattern, new[-2000:]))
+                self.fail(
+                    "no warning on stderr for %s (want /%s/); new stderr: %r"
+                    % (what, pattern, new[-2000:])
+                )
             time.sleep(0.05)
 
     # -- cases --------------------------------------------------------------
@@ -180,8 +187,15 @@ class TestRobustness(bjtest.KernelTestCase):
     def test_c_valid_json_wrong_shape(self):
         self.raw.send(self.raw.signed(b"[1, 2, 3]"))
         self.assertNoReply("header that is a JSON array")
-        header = json.dumps({"msg_id": "bj-no-type", "session": "s", "username": "u",
-                             "version": "5.3", "date": "2024-01-01T00:00:00Z"}).encode()
+        header = json.dumps(
+            {
+                "msg_id": "bj-no-type",
+                "session": "s",
+                "username": "u",
+                "version": "5.3",
+                "date": "2024-01-01T00:00:00Z",
+            }
+        ).encode()
         self.raw.send(self.raw.signed(header))
         self.assertNoReply("header without msg_type")
         self.assertStillWorks()
@@ -218,9 +232,14 @@ class TestRobustness(bjtest.KernelTestCase):
     def test_f_replayed_execute_does_not_run(self):
         msg_id, frames = self.raw.frames(
             "execute_request",
-            {"code": "bj_replay_counter = globals().get('bj_replay_counter', 0) + 1",
-             "silent": False, "store_history": True, "user_expressions": {},
-             "allow_stdin": False, "stop_on_error": True},
+            {
+                "code": "bj_replay_counter = globals().get('bj_replay_counter', 0) + 1",
+                "silent": False,
+                "store_history": True,
+                "user_expressions": {},
+                "allow_stdin": False,
+                "stop_on_error": True,
+            },
         )
         self.raw.send(frames)
         reply, _ = self.raw.recv_reply(msg_id)
@@ -228,8 +247,11 @@ class TestRobustness(bjtest.KernelTestCase):
         self.raw.send(frames)
         self.assertNoReply("replayed execute_request")
         r, msgs = self.execute("bj_replay_counter")
-        self.assertEqual(bjtest.of_type(msgs, "execute_result")[0]["content"]["data"]["text/plain"], "1",
-                         "a replayed execute_request ran again")
+        self.assertEqual(
+            bjtest.of_type(msgs, "execute_result")[0]["content"]["data"]["text/plain"],
+            "1",
+            "a replayed execute_request ran again",
+        )
         self.assertStillWorks()
 
 

@@ -31,8 +31,9 @@ class RuntimeCache(unittest.TestCase):
     def run_kernel(self, cache_home=None):
         """Starts a kernel with XDG_CACHE_HOME set, checks it runs cells (output,
         a result, a traceback that names the cell) and shuts down cleanly."""
-        k = bjtest.Kernel(capture_stderr=True,
-                          env={"XDG_CACHE_HOME": cache_home or self.cache_home})
+        k = bjtest.Kernel(
+            capture_stderr=True, env={"XDG_CACHE_HOME": cache_home or self.cache_home}
+        )
         try:
             reply, msgs = bjtest.execute(k.kc, "print('cached', 6 * 7)\n6 * 7")
             self.assertEqual(reply["content"]["status"], "ok")
@@ -89,13 +90,17 @@ class RuntimeCache(unittest.TestCase):
     def test_corrupt_payload_is_ignored_and_rewritten(self):
         path, good = self.good_cache()
         middle = HEADER + (len(good) - HEADER) // 2
-        damaged = good[:middle] + bytes(b ^ 0x5A for b in good[middle:middle + 64]) + good[middle + 64:]
+        damaged = (
+            good[:middle]
+            + bytes(b ^ 0x5A for b in good[middle : middle + 64])
+            + good[middle + 64 :]
+        )
         self.check_rewritten(path, good, damaged)
 
     def test_truncated_or_garbage_file_is_ignored_and_rewritten(self):
         path, good = self.good_cache()
         self.check_rewritten(path, good, good[: len(good) // 3])
-        self.check_rewritten(path, good, good[:HEADER - 1])
+        self.check_rewritten(path, good, good[: HEADER - 1])
         self.check_rewritten(path, good, b"")
         self.check_rewritten(path, good, os.urandom(len(good)))
 

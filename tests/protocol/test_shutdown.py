@@ -32,9 +32,7 @@ class TestShutdown(unittest.TestCase):
         )
         self.assertEqual(rc, 0, "kernel exit code")
         self.assertFalse(self.km.is_alive())
-        sys.stderr.write(
-            "[info] reply + exit after %.0f ms\n" % ((time.monotonic() - t0) * 1000)
-        )
+        sys.stderr.write("[info] reply + exit after %.0f ms\n" % ((time.monotonic() - t0) * 1000))
 
     def test_shutdown_control(self):
         # a normal cell first: shutdown must work after real work too

@@ -25,9 +25,13 @@ class Stdin(bjtest.KernelTestCase):
         self.assertEqual(results[0]["content"]["data"]["text/plain"], "'ADA'")
 
     def test_getpass_hides_input(self):
-        request, reply, msgs = self.run_with_input("import getpass\nlen(getpass.getpass())", "secret", password=True)
+        request, reply, msgs = self.run_with_input(
+            "import getpass\nlen(getpass.getpass())", "secret", password=True
+        )
         self.assertEqual(reply["content"]["status"], "ok")
-        self.assertEqual(bjtest.of_type(msgs, "execute_result")[0]["content"]["data"]["text/plain"], "6")
+        self.assertEqual(
+            bjtest.of_type(msgs, "execute_result")[0]["content"]["data"]["text/plain"], "6"
+        )
 
     def test_input_not_allowed_is_a_clear_error(self):
         reply, msgs = bjtest.execute(self.kc, "input('x')", allow_stdin=False)
@@ -51,7 +55,9 @@ class Stdin(bjtest.KernelTestCase):
         self.kc.input("too late")
         reply, msgs = bjtest.execute(self.kc, "6 * 7")
         self.assertEqual(reply["content"]["status"], "ok")
-        self.assertEqual(bjtest.of_type(msgs, "execute_result")[0]["content"]["data"]["text/plain"], "42")
+        self.assertEqual(
+            bjtest.of_type(msgs, "execute_result")[0]["content"]["data"]["text/plain"], "42"
+        )
 
 
 if __name__ == "__main__":

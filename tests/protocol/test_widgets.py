@@ -22,8 +22,13 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import bjtest  # noqa: E402  (sets up JUPYTER_PATH first)
 import bjkernelspec  # noqa: E402
-from bjwidgets import (frontend_checks_version, frontend_made_text,  # noqa: E402
-                       frontend_sets, model_name, INSTANCES)
+from bjwidgets import (
+    frontend_checks_version,
+    frontend_made_text,  # noqa: E402
+    frontend_sets,
+    model_name,
+    INSTANCES,
+)
 from jupyter_client.manager import KernelManager  # noqa: E402
 
 REFERENCE_KERNEL = "bj-reference-ipykernel"
@@ -33,8 +38,9 @@ class Conversation:
     """A kernel plus the frontend's side of the widget protocol."""
 
     def __init__(self, kernel_name):
-        self.km = KernelManager(kernel_name=kernel_name,
-                                connection_file=bjkernelspec.connection_file_path())
+        self.km = KernelManager(
+            kernel_name=kernel_name, connection_file=bjkernelspec.connection_file_path()
+        )
         self.km.start_kernel()
         self.kc = self.km.client()
         self.kc.start_channels()
@@ -70,16 +76,21 @@ class Conversation:
                 self.transcript.append((kind, content["target_name"], name, view))
             elif kind == "comm_msg":
                 self.comm_data.append((self._name(content["comm_id"]), content["data"]))
-                self.transcript.append((kind, self._name(content["comm_id"]),
-                                        repr(sorted(content["data"].items()))))
+                self.transcript.append(
+                    (kind, self._name(content["comm_id"]), repr(sorted(content["data"].items())))
+                )
             elif kind == "comm_close":
                 self.transcript.append((kind, self._name(content["comm_id"])))
             elif kind in ("display_data", "execute_result"):
                 # A widget as a cell's value: ipywidgets 6/7 display() it, 8 gives a
                 # view in the result; the comparison with ipykernel tells which.
                 view = content["data"].get("application/vnd.jupyter.widget-view+json")
-                self.transcript.append((kind, self._name(view["model_id"]) if view else
-                                        content["data"].get("text/plain")))
+                self.transcript.append(
+                    (
+                        kind,
+                        self._name(view["model_id"]) if view else content["data"].get("text/plain"),
+                    )
+                )
             elif kind == "error":
                 self.transcript.append((kind, content["ename"], content["evalue"]))
         for name in sorted(printed):
@@ -113,32 +124,54 @@ def converse(kernel_name):
         # for ipywidgets 8 do not (it has no such target).
         if frontend_checks_version():
             talk.names["version-check"] = "version"
-            talk.frontend("comm_open", {"comm_id": "version-check",
-                                        "target_name": "jupyter.widget.version", "data": {}})
-            talk.frontend("comm_msg", {"comm_id": "version-check",
-                                       "data": {"validated": True, "frontend_version": "2.1.4"}})
+            talk.frontend(
+                "comm_open",
+                {"comm_id": "version-check", "target_name": "jupyter.widget.version", "data": {}},
+            )
+            talk.frontend(
+                "comm_msg",
+                {
+                    "comm_id": "version-check",
+                    "data": {"validated": True, "frontend_version": "2.1.4"},
+                },
+            )
         talk.cell("s = w.IntSlider(value=3, min=0, max=10, description='x')\ns")
-        talk.cell("def changed(change):\n    print('changed', change['new'])\n"
-                  "s.observe(changed, names='value')\ns.value = 7\nprint(s.value)")
+        talk.cell(
+            "def changed(change):\n    print('changed', change['new'])\n"
+            "s.observe(changed, names='value')\ns.value = 7\nprint(s.value)"
+        )
         slider = talk.comm_of("IntSliderModel")
         talk.frontend("comm_msg", {"comm_id": slider, "data": frontend_sets({"value": 9})})
         talk.cell("print('now', s.value)")
-        talk.cell("b = w.Button(description='go')\n"
-                  "b.on_click(lambda button: print('clicked', button.description))\n"
-                  "display(b)")
-        talk.frontend("comm_msg", {"comm_id": talk.comm_of("ButtonModel"),
-                                   "data": {"method": "custom", "content": {"event": "click"}}})
+        talk.cell(
+            "b = w.Button(description='go')\n"
+            "b.on_click(lambda button: print('clicked', button.description))\n"
+            "display(b)"
+        )
+        talk.frontend(
+            "comm_msg",
+            {
+                "comm_id": talk.comm_of("ButtonModel"),
+                "data": {"method": "custom", "content": {"event": "click"}},
+            },
+        )
         # A widget the frontend creates: the kernel builds the Python side.
         talk.names["frontend-made"] = "frontend-made"
         data, metadata = frontend_made_text()
-        talk.frontend("comm_open", {"comm_id": "frontend-made", "target_name": "jupyter.widget",
-                                    "data": data}, metadata)
-        talk.cell(INSTANCES + "t = instances['frontend-made']\n"
-                  "print(type(t).__name__, repr(t.value))")
+        talk.frontend(
+            "comm_open",
+            {"comm_id": "frontend-made", "target_name": "jupyter.widget", "data": data},
+            metadata,
+        )
+        talk.cell(
+            INSTANCES + "t = instances['frontend-made']\n" "print(type(t).__name__, repr(t.value))"
+        )
         talk.cell("s.close()\nprint(s.comm)")
-        talk.cell("from traitlets import TraitError\n"
-                  "try:\n    s.value = 'not a number'\nexcept TraitError as e:\n"
-                  "    print('refused')")
+        talk.cell(
+            "from traitlets import TraitError\n"
+            "try:\n    s.value = 'not a number'\nexcept TraitError as e:\n"
+            "    print('refused')"
+        )
         return talk.transcript, talk
     finally:
         talk.close()
@@ -147,8 +180,9 @@ def converse(kernel_name):
 class TestWidgets(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        bjkernelspec.add_kernelspec(REFERENCE_KERNEL, bjkernelspec.IPYKERNEL_ARGV,
-                                    "ipykernel (reference)")
+        bjkernelspec.add_kernelspec(
+            REFERENCE_KERNEL, bjkernelspec.IPYKERNEL_ARGV, "ipykernel (reference)"
+        )
         cls.ours, cls.ours_talk = converse(bjkernelspec.setup_kernelspec())
         cls.reference, _ = converse(REFERENCE_KERNEL)
 
@@ -159,12 +193,19 @@ class TestWidgets(unittest.TestCase):
         # Guards against both kernels agreeing on nothing happening.
         kinds = [entry[0] for entry in self.ours]
         self.assertIn(("comm_open", "jupyter.widget", "IntSliderModel", "IntSliderView"), self.ours)
-        self.assertTrue({("display_data", "IntSliderModel"), ("execute_result", "IntSliderModel")}
-                        & set(self.ours), "the slider was not displayed")
+        self.assertTrue(
+            {("display_data", "IntSliderModel"), ("execute_result", "IntSliderModel")}
+            & set(self.ours),
+            "the slider was not displayed",
+        )
         # The kernel's change reached the frontend as an update of the slider's state.
-        self.assertIn(("IntSliderModel", "update", 7),
-                      [(name, data.get("method"), data.get("state", {}).get("value"))
-                       for name, data in self.ours_talk.comm_data])
+        self.assertIn(
+            ("IntSliderModel", "update", 7),
+            [
+                (name, data.get("method"), data.get("state", {}).get("value"))
+                for name, data in self.ours_talk.comm_data
+            ],
+        )
         self.assertIn(("stream", "stdout", "changed 9\n"), self.ours)
         self.assertIn(("stream", "stdout", "now 9\n"), self.ours)
         self.assertIn(("stream", "stdout", "clicked go\n"), self.ours)
@@ -175,8 +216,10 @@ class TestWidgets(unittest.TestCase):
         self.assertNotIn(("reply", "error"), self.ours)
         # No warnings: ipywidgets 6 would say "Widget Javascript not detected"
         # without the version check, and 8 warns about deprecated names.
-        self.assertFalse([entry for entry in self.ours
-                          if entry[0] == "stream" and entry[1] == "stderr"], self.ours)
+        self.assertFalse(
+            [entry for entry in self.ours if entry[0] == "stream" and entry[1] == "stderr"],
+            self.ours,
+        )
 
 
 if __name__ == "__main__":

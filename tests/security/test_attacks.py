@@ -9,7 +9,6 @@ import os
 import sys
 import threading
 import time
-import unittest
 
 import zmq
 from jupyter_client.session import Session
@@ -28,7 +27,9 @@ class Attacks(bjtest.KernelTestCase):
         super().setUpClass()
         info = cls.km.get_connection_info(session=False)
         cls.key = info["key"] if isinstance(info["key"], bytes) else info["key"].encode()
-        cls.ports = {name: info[name + "_port"] for name in ("shell", "iopub", "stdin", "control", "hb")}
+        cls.ports = {
+            name: info[name + "_port"] for name in ("shell", "iopub", "stdin", "control", "hb")
+        }
         cls.ip = info["ip"]
         cls.context = zmq.Context()
         cls.pid = cls.kernel.popen.pid
@@ -54,7 +55,9 @@ class Attacks(bjtest.KernelTestCase):
         return session.serialize(msg)
 
     def assertNoReply(self, sock, seconds=0.5):
-        self.assertEqual(sock.poll(int(seconds * 1000)), 0, "the kernel answered a message it must reject")
+        self.assertEqual(
+            sock.poll(int(seconds * 1000)), 0, "the kernel answered a message it must reject"
+        )
 
     def assertStillServing(self):
         # A legitimate client on a fresh connection gets its answer.
@@ -129,8 +132,17 @@ class Attacks(bjtest.KernelTestCase):
     def test_wrong_types_in_every_field(self):
         cases = [
             ("execute_request", {"code": ["not", "a", "string"]}),
-            ("execute_request", {"code": "1", "silent": "yes", "store_history": 3,
-                                 "user_expressions": [1], "allow_stdin": None, "stop_on_error": {}}),
+            (
+                "execute_request",
+                {
+                    "code": "1",
+                    "silent": "yes",
+                    "store_history": 3,
+                    "user_expressions": [1],
+                    "allow_stdin": None,
+                    "stop_on_error": {},
+                },
+            ),
             ("complete_request", {"code": 5, "cursor_pos": "end"}),
             ("inspect_request", {"code": None, "cursor_pos": -40, "detail_level": "all"}),
             ("is_complete_request", {"code": {"a": 1}}),
@@ -151,9 +163,11 @@ class Attacks(bjtest.KernelTestCase):
         self.assertStillServing()
 
     def test_headers_with_wrong_types(self):
-        for header in ({"msg_id": 1, "msg_type": "kernel_info_request"},
-                       {"msg_id": "x", "msg_type": ["kernel_info_request"]},
-                       {"msg_type": "kernel_info_request"}):
+        for header in (
+            {"msg_id": 1, "msg_type": "kernel_info_request"},
+            {"msg_id": "x", "msg_type": ["kernel_info_request"]},
+            {"msg_type": "kernel_info_request"},
+        ):
             sock = self.raw()
             sock.send_multipart(self.signed_frames("kernel_info_request", {}, header=header))
             self.assertNoReply(sock, 0.3)
@@ -176,7 +190,11 @@ class Attacks(bjtest.KernelTestCase):
         sock = self.raw()
         sock.send_multipart(self.signed_frames("comm_msg", {"comm_id": "nobody", "data": {}}))
         sock.send_multipart(self.signed_frames("comm_close", {"comm_id": "nobody", "data": {}}))
-        sock.send_multipart(self.signed_frames("comm_open", {"comm_id": "x", "target_name": "no-target", "data": {}}))
+        sock.send_multipart(
+            self.signed_frames(
+                "comm_open", {"comm_id": "x", "target_name": "no-target", "data": {}}
+            )
+        )
         time.sleep(0.3)
         self.assertStillServing()
 

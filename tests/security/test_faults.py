@@ -69,13 +69,17 @@ class MessageSizeLimit(bjtest.KernelTestCase):
 
     def test_oversized_request_is_refused_and_others_are_served(self):
         raw = RawClient(self)
-        raw.send("execute_request", {"code": "x = '%s'" % ("a" * (2 * SMALL_LIMIT)), "silent": False})
+        raw.send(
+            "execute_request", {"code": "x = '%s'" % ("a" * (2 * SMALL_LIMIT)), "silent": False}
+        )
         self.assertIsNone(raw.recv(1.0 * bjtest.TIME_SCALE), "an oversized request was answered")
 
         # The legitimate client, connected all along, is served as before.
         reply, msgs = self.execute("'x' in dir()")
         self.assertOk(reply)
-        self.assertEqual(bjtest.of_type(msgs, "execute_result")[0]["content"]["data"]["text/plain"], "False")
+        self.assertEqual(
+            bjtest.of_type(msgs, "execute_result")[0]["content"]["data"]["text/plain"], "False"
+        )
 
         # A request under the limit from the same raw client (ZeroMQ reconnected it) runs.
         msg_id = raw.send("execute_request", {"code": "y = '%s'" % ("b" * (SMALL_LIMIT // 2))})
@@ -84,7 +88,9 @@ class MessageSizeLimit(bjtest.KernelTestCase):
         while reply is None and time.monotonic() < deadline:
             msg = raw.recv(0.5)
             if msg is None:
-                msg_id = raw.send("execute_request", {"code": "y = '%s'" % ("b" * (SMALL_LIMIT // 2))})
+                msg_id = raw.send(
+                    "execute_request", {"code": "y = '%s'" % ("b" * (SMALL_LIMIT // 2))}
+                )
             elif msg["parent_header"]["msg_id"] == msg_id:
                 reply = msg
         self.assertIsNotNone(reply, "no reply to a request under the limit after the drop")
@@ -95,8 +101,10 @@ class MessageSizeLimit(bjtest.KernelTestCase):
     def test_oversized_control_and_stdin_messages(self):
         for channel in ("control", "stdin"):
             raw = RawClient(self, channel)
-            raw.send("kernel_info_request" if channel == "control" else "input_reply",
-                     {"value": "v" * (2 * SMALL_LIMIT)})
+            raw.send(
+                "kernel_info_request" if channel == "control" else "input_reply",
+                {"value": "v" * (2 * SMALL_LIMIT)},
+            )
             self.assertIsNone(raw.recv(0.5 * bjtest.TIME_SCALE))
         msg_id = bjtest.control_request(self.kc, "kernel_info_request")
         reply = bjtest.get_reply(self.kc.control_channel, msg_id)
@@ -137,8 +145,11 @@ class SlowSubscriber(bjtest.KernelTestCase):
             slow.recv_multipart()
             received += 1
         published = 4 * self.CELLS
-        print("slow subscriber: %d of %d messages; %d cells in %.1f s; RSS +%d KiB"
-              % (received, published, self.CELLS, elapsed, rss_growth), file=sys.stderr)
+        print(
+            "slow subscriber: %d of %d messages; %d cells in %.1f s; RSS +%d KiB"
+            % (received, published, self.CELLS, elapsed, rss_growth),
+            file=sys.stderr,
+        )
         self.assertLess(received, published // 2)
         # Bounded by the high-water mark (1000 messages of ~10 KB) plus socket buffers.
         self.assertLess(rss_growth, 64 * 1024, "the kernel grows with a slow subscriber")
@@ -162,9 +173,14 @@ class StopWhileBusy(unittest.TestCase):
         msg_id = kernel.kc.execute(code, allow_stdin=True)
         deadline = time.monotonic() + TIMEOUT
         while True:
-            msg = bjtest.get_msg(kernel.kc.iopub_channel, timeout=max(0.1, deadline - time.monotonic()))
-            if (bjtest.parent_id(msg) == msg_id and msg["msg_type"] == "status"
-                    and msg["content"]["execution_state"] == "busy"):
+            msg = bjtest.get_msg(
+                kernel.kc.iopub_channel, timeout=max(0.1, deadline - time.monotonic())
+            )
+            if (
+                bjtest.parent_id(msg) == msg_id
+                and msg["msg_type"] == "status"
+                and msg["content"]["execution_state"] == "busy"
+            ):
                 break
         time.sleep(0.3 * bjtest.TIME_SCALE)  # well inside the cell
         self.assertIsNone(kernel.popen.poll())
@@ -173,7 +189,9 @@ class StopWhileBusy(unittest.TestCase):
     def assert_stops(self, kernel, how, msg_id=None):
         t0 = time.monotonic()
         rc = kernel.wait_exit(bjtest.SHUTDOWN_TIMEOUT)
-        self.assertIsNotNone(rc, "%s: the kernel still runs after %.1f s" % (how, bjtest.SHUTDOWN_TIMEOUT))
+        self.assertIsNotNone(
+            rc, "%s: the kernel still runs after %.1f s" % (how, bjtest.SHUTDOWN_TIMEOUT)
+        )
         self.assertEqual(rc, 0, "%s: exit code %r\n%s" % (how, rc, kernel.stderr_text()))
         if msg_id is not None:
             # The interrupted cell's client got its reply before the kernel went.
@@ -256,10 +274,13 @@ class LongSession(bjtest.KernelTestCase):
         self.assertOk(reply)
         for i in range(1200):
             msg_id = self.kc.execute("v = %d" % i)
-            self.assertEqual(bjtest.get_reply(self.kc.shell_channel, msg_id)["content"]["status"], "ok")
+            self.assertEqual(
+                bjtest.get_reply(self.kc.shell_channel, msg_id)["content"]["status"], "ok"
+            )
         bjtest.flush_iopub(self.kc)
         reply, msgs = self.execute(
-            "import linecache\nprint(sum(name.startswith('<cell-') for name in linecache.cache))")
+            "import linecache\nprint(sum(name.startswith('<cell-') for name in linecache.cache))"
+        )
         self.assertOk(reply)
         self.assertLessEqual(int(bjtest.stream_text(msgs)), 1001)
         # A function defined 1 200 cells ago still shows its source in tracebacks.

@@ -31,7 +31,9 @@ import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "dbus"))
+sys.path.insert(
+    0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "dbus")
+)
 import bjdbus  # noqa: E402  (re-runs the importing script on a private session bus)
 
 from gi.repository import Gio, GLib  # noqa: E402
@@ -64,8 +66,9 @@ class ShellError(Exception):
 def shell_version():
     """The major version of the gnome-shell on PATH, e.g. 48."""
     gnome_shell = _require("gnome-shell", "gnome-shell")
-    out = subprocess.run([gnome_shell, "--version"], stdout=subprocess.PIPE,
-                         stderr=subprocess.STDOUT, check=True).stdout.decode()
+    out = subprocess.run(
+        [gnome_shell, "--version"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, check=True
+    ).stdout.decode()
     match = re.search(r"GNOME Shell ([0-9]+)", out)
     if match is None:
         raise ShellError("cannot read the version of %s: %r" % (gnome_shell, out))
@@ -101,21 +104,23 @@ class Shell:
         os.makedirs(runtime, mode=0o700)
         os.chmod(runtime, 0o700)
         self.env = dict(os.environ)
-        self.env.update({
-            "HOME": home,
-            "XDG_RUNTIME_DIR": runtime,
-            "XDG_CACHE_HOME": os.path.join(base, "cache"),
-            "XDG_CONFIG_HOME": os.path.join(base, "config"),
-            "XDG_CURRENT_DESKTOP": "GNOME",
-            "XDG_SESSION_TYPE": "wayland",
-            "GSETTINGS_BACKEND": "keyfile",
-            "NO_AT_BRIDGE": "1",
-            "GTK_A11Y": "none",
-            "LIBGL_ALWAYS_SOFTWARE": "1",
-            "LANG": "C.UTF-8",
-            "LANGUAGE": "",
-            "LC_ALL": "C.UTF-8",
-        })
+        self.env.update(
+            {
+                "HOME": home,
+                "XDG_RUNTIME_DIR": runtime,
+                "XDG_CACHE_HOME": os.path.join(base, "cache"),
+                "XDG_CONFIG_HOME": os.path.join(base, "config"),
+                "XDG_CURRENT_DESKTOP": "GNOME",
+                "XDG_SESSION_TYPE": "wayland",
+                "GSETTINGS_BACKEND": "keyfile",
+                "NO_AT_BRIDGE": "1",
+                "GTK_A11Y": "none",
+                "LIBGL_ALWAYS_SOFTWARE": "1",
+                "LANG": "C.UTF-8",
+                "LANGUAGE": "",
+                "LC_ALL": "C.UTF-8",
+            }
+        )
         for key in ("DISPLAY", "WAYLAND_DISPLAY"):
             self.env.pop(key, None)
         self.env.update(env or {})
@@ -137,10 +142,18 @@ class Shell:
         # anyone may own names on it, and logind from dbusmock.
         read_fd, write_fd = os.pipe()
         system_bus = subprocess.Popen(
-            [dbus_daemon, "--session", "--nofork", "--nopidfile",
-             "--address=unix:path=" + os.path.join(runtime, "system_bus_socket"),
-             "--print-address=%d" % write_fd],
-            pass_fds=(write_fd,), stdin=subprocess.DEVNULL, env=self.env)
+            [
+                dbus_daemon,
+                "--session",
+                "--nofork",
+                "--nopidfile",
+                "--address=unix:path=" + os.path.join(runtime, "system_bus_socket"),
+                "--print-address=%d" % write_fd,
+            ],
+            pass_fds=(write_fd,),
+            stdin=subprocess.DEVNULL,
+            env=self.env,
+        )
         os.close(write_fd)
         self._procs.append(system_bus)
         with os.fdopen(read_fd) as f:
@@ -148,17 +161,32 @@ class Shell:
         if not address:
             raise ShellError("the system dbus-daemon printed no address")
         self.env["DBUS_SYSTEM_BUS_ADDRESS"] = address
-        self._spawn("logind", [sys.executable, "-m", "dbusmock", "--system", "--template", "logind"])
+        self._spawn(
+            "logind", [sys.executable, "-m", "dbusmock", "--system", "--template", "logind"]
+        )
         system = Gio.DBusConnection.new_for_address_sync(
-            address, Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT
-            | Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION, None, None)
+            address,
+            Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT
+            | Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION,
+            None,
+            None,
+        )
         self._wait_name(system, "org.freedesktop.login1", 20, "dbusmock's logind")
         system.close_sync(None)
 
         self.log_path = os.path.join(base, log_name + ".log")
-        self.proc = self._spawn(log_name, [
-            gnome_shell, "--headless", "--wayland", "--no-x11",
-            "--virtual-monitor", "1280x800", "--unsafe-mode"])
+        self.proc = self._spawn(
+            log_name,
+            [
+                gnome_shell,
+                "--headless",
+                "--wayland",
+                "--no-x11",
+                "--virtual-monitor",
+                "1280x800",
+                "--unsafe-mode",
+            ],
+        )
         self._wait_name(bjdbus.bus(), SHELL_NAME, STARTUP_TIMEOUT, "gnome-shell on the bus")
         # The Shell is up once Main.layoutManager has finished its startup animation.
         self.wait_eval("!Main.layoutManager._startingUp", STARTUP_TIMEOUT, "the Shell's startup")
@@ -166,8 +194,9 @@ class Shell:
     def _spawn(self, name, argv):
         log = open(os.path.join(self._base, name + ".log"), "wb")
         self._logs.append(log)
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                env=self.env)
+        proc = subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=self.env
+        )
         self._procs.append(proc)
         return proc
 
@@ -175,15 +204,24 @@ class Shell:
         deadline = time.monotonic() + timeout
         while True:
             reply = connection.call_sync(
-                "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
-                "NameHasOwner", GLib.Variant("(s)", (name,)), GLib.VariantType("(b)"),
-                Gio.DBusCallFlags.NONE, 5000, None)
+                "org.freedesktop.DBus",
+                "/org/freedesktop/DBus",
+                "org.freedesktop.DBus",
+                "NameHasOwner",
+                GLib.Variant("(s)", (name,)),
+                GLib.VariantType("(b)"),
+                Gio.DBusCallFlags.NONE,
+                5000,
+                None,
+            )
             if reply.unpack()[0]:
                 return
             for proc in self._procs:
                 if proc.poll() is not None:
-                    raise ShellError("%s exited with %s while waiting for %s:\n%s"
-                                     % (proc.args[0], proc.returncode, what, self.log_text()))
+                    raise ShellError(
+                        "%s exited with %s while waiting for %s:\n%s"
+                        % (proc.args[0], proc.returncode, what, self.log_text())
+                    )
             if time.monotonic() > deadline:
                 raise ShellError("timed out waiting for %s:\n%s" % (what, self.log_text()))
             time.sleep(0.05)
@@ -194,8 +232,10 @@ class Shell:
             if not log.closed:
                 log.flush()
             with open(log.name, "rb") as f:
-                texts.append("--- %s\n%s" % (os.path.basename(log.name),
-                                             f.read().decode("utf-8", "replace")[-6000:]))
+                texts.append(
+                    "--- %s\n%s"
+                    % (os.path.basename(log.name), f.read().decode("utf-8", "replace")[-6000:])
+                )
         return "\n".join(texts)
 
     # -- org.gnome.Shell ----------------------------------------------------
@@ -204,8 +244,14 @@ class Shell:
         """Runs JavaScript in the Shell; returns the JSON-decoded result.
 
         Raises ShellError with the exception text when the code throws."""
-        ok, result = bjdbus.call(SHELL_NAME, "Eval", GLib.Variant("(s)", (code,)), "(bs)",
-                                 interface="org.gnome.Shell", path=SHELL_PATH)
+        ok, result = bjdbus.call(
+            SHELL_NAME,
+            "Eval",
+            GLib.Variant("(s)", (code,)),
+            "(bs)",
+            interface="org.gnome.Shell",
+            path=SHELL_PATH,
+        )
         if not ok:
             raise ShellError("Eval(%r) failed: %s" % (code, result))
         return json.loads(result) if result else None
@@ -222,16 +268,25 @@ class Shell:
             except (ShellError, bjdbus.DBusError) as error:
                 last = error
             if self.proc.poll() is not None:
-                raise ShellError("gnome-shell exited with %s:\n%s"
-                                 % (self.proc.returncode, self.log_text()))
+                raise ShellError(
+                    "gnome-shell exited with %s:\n%s" % (self.proc.returncode, self.log_text())
+                )
             if time.monotonic() > deadline:
-                raise ShellError("timed out after %.0fs waiting for %s == %r (last: %r)"
-                                 % (timeout, what or code, expected, last))
+                raise ShellError(
+                    "timed out after %.0fs waiting for %s == %r (last: %r)"
+                    % (timeout, what or code, expected, last)
+                )
             time.sleep(0.05)
 
     def enable_extension(self, uuid=UUID):
-        ok = bjdbus.call(SHELL_NAME, "EnableExtension", GLib.Variant("(s)", (uuid,)), "(b)",
-                         interface="org.gnome.Shell.Extensions", path=SHELL_PATH)[0]
+        ok = bjdbus.call(
+            SHELL_NAME,
+            "EnableExtension",
+            GLib.Variant("(s)", (uuid,)),
+            "(b)",
+            interface="org.gnome.Shell.Extensions",
+            path=SHELL_PATH,
+        )[0]
         if not ok:
             raise ShellError("EnableExtension(%s) refused" % uuid)
 
@@ -239,18 +294,35 @@ class Shell:
         """Waits for the extension's state ENABLED (1); on a timeout says why not
         (4 OUT_OF_DATE: its metadata's shell-version misses this Shell; 3 ERROR)."""
         try:
-            self.wait_eval("Main.extensionManager.lookup(%s).state" % json.dumps(uuid),
-                           timeout, "the extension enabled", expected=1)
+            self.wait_eval(
+                "Main.extensionManager.lookup(%s).state" % json.dumps(uuid),
+                timeout,
+                "the extension enabled",
+                expected=1,
+            )
         except ShellError as error:
             info = self.extension_info(uuid)
-            raise ShellError("%s\nGNOME Shell %d, extension state %s, shell-version %s, "
-                             "error %r" % (error, shell_version(), info.get("state"),
-                                           info.get("shell-version"), info.get("error")))
+            raise ShellError(
+                "%s\nGNOME Shell %d, extension state %s, shell-version %s, "
+                "error %r"
+                % (
+                    error,
+                    shell_version(),
+                    info.get("state"),
+                    info.get("shell-version"),
+                    info.get("error"),
+                )
+            )
 
     def extension_info(self, uuid=UUID):
-        return bjdbus.call(SHELL_NAME, "GetExtensionInfo", GLib.Variant("(s)", (uuid,)),
-                           "(a{sv})", interface="org.gnome.Shell.Extensions",
-                           path=SHELL_PATH)[0]
+        return bjdbus.call(
+            SHELL_NAME,
+            "GetExtensionInfo",
+            GLib.Variant("(s)", (uuid,)),
+            "(a{sv})",
+            interface="org.gnome.Shell.Extensions",
+            path=SHELL_PATH,
+        )[0]
 
     def close(self):
         for proc in reversed(self._procs):

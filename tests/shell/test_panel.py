@@ -60,27 +60,36 @@ class Panel(unittest.TestCase):
     def wait_state(self, state, timeout=10):
         """Waits for the icon's state: a summary of the hosts, where a kernel that
         is starting or stopping already (or still) counts as idle."""
-        return self.shell.wait_eval(INDICATOR + ".describe().state", timeout,
-                                    "indicator state", expected=state)
+        return self.shell.wait_eval(
+            INDICATOR + ".describe().state", timeout, "indicator state", expected=state
+        )
 
     def wait_host_state(self, bus_name, state, timeout=10):
         """Waits for the exact State of one host, as its menu section has it."""
         return self.shell.wait_eval(
             "%s.describe().hosts.find(h => h.busName === %s).state" % (INDICATOR, js(bus_name)),
-            timeout, "the state of %s in the menu" % bus_name, expected=state)
+            timeout,
+            "the state of %s in the menu" % bus_name,
+            expected=state,
+        )
 
     def activate(self, bus_name, action):
         """Activates a host's menu item as a click does (the menu is opened first)."""
         self.shell.eval(INDICATOR + ".button.menu.open(false)")
-        self.shell.eval("%s.menuItem(%s, %s).activate(imports.gi.Clutter.get_current_event())"
-                        % (INDICATOR, js(bus_name), js(action)))
+        self.shell.eval(
+            "%s.menuItem(%s, %s).activate(imports.gi.Clutter.get_current_event())"
+            % (INDICATOR, js(bus_name), js(action))
+        )
 
     def clipboard(self):
-        self.shell.eval("globalThis.__bjClipboard = null; imports.gi.St.Clipboard.get_default()"
-                        ".get_text(imports.gi.St.ClipboardType.CLIPBOARD,"
-                        " (c, text) => { globalThis.__bjClipboard = text; }); true")
-        return self.shell.wait_eval("globalThis.__bjClipboard !== null", 5, "clipboard") and \
-            self.shell.eval("globalThis.__bjClipboard")
+        self.shell.eval(
+            "globalThis.__bjClipboard = null; imports.gi.St.Clipboard.get_default()"
+            ".get_text(imports.gi.St.ClipboardType.CLIPBOARD,"
+            " (c, text) => { globalThis.__bjClipboard = text; }); true"
+        )
+        return self.shell.wait_eval(
+            "globalThis.__bjClipboard !== null", 5, "clipboard"
+        ) and self.shell.eval("globalThis.__bjClipboard")
 
     def notifications(self):
         """[title, body] of the notifications shown since the extension was enabled
@@ -88,15 +97,20 @@ class Panel(unittest.TestCase):
         # The body is `bannerBodyText` up to Shell 45, the `body` property from 46.
         every = self.shell.eval(
             "Main.messageTray.getSources().flatMap(s => s.notifications)"
-            ".map(n => [n.title, n.body ?? n.bannerBodyText])")
+            ".map(n => [n.title, n.body ?? n.bannerBodyText])"
+        )
         return [n for n in every if n not in self.shell_notifications]
 
     def screenshot_area(self, path, x, y, w, h):
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        ok, _ = bjdbus.call(bjshell.SHELL_NAME, "ScreenshotArea",
-                            bjshell.GLib.Variant("(iiiibs)", (x, y, w, h, False, path)), "(bs)",
-                            interface="org.gnome.Shell.Screenshot",
-                            path="/org/gnome/Shell/Screenshot")
+        ok, _ = bjdbus.call(
+            bjshell.SHELL_NAME,
+            "ScreenshotArea",
+            bjshell.GLib.Variant("(iiiibs)", (x, y, w, h, False, path)),
+            "(bs)",
+            interface="org.gnome.Shell.Screenshot",
+            path="/org/gnome/Shell/Screenshot",
+        )
         self.assertTrue(ok and os.path.getsize(path) > 0, path)
         return path
 
@@ -111,7 +125,8 @@ class Panel(unittest.TestCase):
             "(() => { const a = %s.button.menu.actor;"
             " const [x, y] = a.get_transformed_position();"
             " const [w, h] = a.get_transformed_size();"
-            " return [x, y, w, h].map(Math.round); })()" % INDICATOR)
+            " return [x, y, w, h].map(Math.round); })()" % INDICATOR
+        )
         self.assertGreater(w, 100, "menu width")
         self.assertGreater(h, 100, "menu height")
         left = max(0, min(x - 16, 1280 - 560))
@@ -135,8 +150,9 @@ class Panel(unittest.TestCase):
         shell.wait_eval("Main.overview.visible", 10, "the overview hidden", expected=False)
 
         # No host: nothing in the top bar.
-        self.assertTrue(shell.eval("Main.panel.statusArea[%s] === %s.button"
-                                   % (js(bjshell.UUID), INDICATOR)))
+        self.assertTrue(
+            shell.eval("Main.panel.statusArea[%s] === %s.button" % (js(bjshell.UUID), INDICATOR))
+        )
         described = self.describe()
         self.assertEqual(described["state"], "none")
         self.assertFalse(described["visible"])
@@ -162,12 +178,15 @@ class Panel(unittest.TestCase):
         self.assertTrue(host["host"].startswith("bpy-jupyter-kernel "), host)
         self.assertEqual(host["title"], host["host"] + " — idle")
         self.assertEqual(host["detail"], "No document · 0 executions")
-        shell.wait_eval(INDICATOR + ".button.visible && %s.icon.mapped" % INDICATOR, 5, "icon mapped")
+        shell.wait_eval(
+            INDICATOR + ".button.visible && %s.icon.mapped" % INDICATOR, 5, "icon mapped"
+        )
         time.sleep(0.3)  # a frame or two for the icon to be painted
         idle_png = self.screenshot_panel("shell-panel.png")
 
         # A cell from jupyter_client: busy (another icon and style) while it runs.
         from jupyter_client import BlockingKernelClient
+
         kc = BlockingKernelClient(connection_file=path)
         kc.load_connection_file()
         kc.start_channels()
@@ -193,10 +212,16 @@ class Panel(unittest.TestCase):
             kc.stop_channels()
         self.wait_state("idle")
         count = reply["content"]["execution_count"]
-        shell.wait_eval(INDICATOR + ".describe().hosts[0].executionCount", 5,
-                        "ExecutionCount in the menu", expected=count)
-        self.assertEqual(self.describe()["hosts"][0]["detail"],
-                         "No document · %d execution%s" % (count, "" if count == 1 else "s"))
+        shell.wait_eval(
+            INDICATOR + ".describe().hosts[0].executionCount",
+            5,
+            "ExecutionCount in the menu",
+            expected=count,
+        )
+        self.assertEqual(
+            self.describe()["hosts"][0]["detail"],
+            "No document · %d execution%s" % (count, "" if count == 1 else "s"),
+        )
         with open(idle_png, "rb") as a, open(busy_png, "rb") as b:
             self.assertNotEqual(a.read(), b.read(), "busy looks like idle")
 
@@ -204,13 +229,26 @@ class Panel(unittest.TestCase):
         shell.eval(INDICATOR + ".button.menu.open(false)")
         shell.wait_eval(INDICATOR + ".describe().menuOpen", 5, "the menu open")
         items = self.describe()["hosts"][0]["items"]
-        self.assertEqual({k: v["label"] for k, v in items.items()}, {
-            "startStop": "Stop", "interrupt": "Interrupt", "restart": "Restart",
-            "copyPath": "Copy connection file path",
-            "copyCommand": "Copy jupyter console command"})
-        self.assertEqual({k: v["sensitive"] for k, v in items.items()}, {
-            "startStop": True, "interrupt": False, "restart": True,
-            "copyPath": True, "copyCommand": True})
+        self.assertEqual(
+            {k: v["label"] for k, v in items.items()},
+            {
+                "startStop": "Stop",
+                "interrupt": "Interrupt",
+                "restart": "Restart",
+                "copyPath": "Copy connection file path",
+                "copyCommand": "Copy jupyter console command",
+            },
+        )
+        self.assertEqual(
+            {k: v["sensitive"] for k, v in items.items()},
+            {
+                "startStop": True,
+                "interrupt": False,
+                "restart": True,
+                "copyPath": True,
+                "copyCommand": True,
+            },
+        )
 
         self.activate(service.name, "copyPath")
         self.assertEqual(self.clipboard(), path)
@@ -229,8 +267,11 @@ class Panel(unittest.TestCase):
 
         # Stop from the menu stops the kernel.
         self.activate(service.name, "startStop")
-        bjdbus.wait_for(lambda: bjdbus.get(service.name, "State") == "stopped", 10,
-                        what="State stopped on D-Bus after Stop from the menu")
+        bjdbus.wait_for(
+            lambda: bjdbus.get(service.name, "State") == "stopped",
+            10,
+            what="State stopped on D-Bus after Stop from the menu",
+        )
         self.assertFalse(os.path.exists(path), "Stop left the connection file")
         self.wait_state("stopped")
         items = self.describe()["hosts"][0]["items"]
@@ -254,7 +295,9 @@ class Panel(unittest.TestCase):
         described = self.describe()
         self.assertEqual(described["count"], "2")
         self.assertEqual(described["state"], "idle", "idle wins over stopped")
-        self.assertEqual(described["hosts"][1]["title"], described["hosts"][1]["host"] + " — stopped")
+        self.assertEqual(
+            described["hosts"][1]["title"], described["hosts"][1]["host"] + " — stopped"
+        )
         shell.eval(INDICATOR + ".button.menu.open(false)")
         shell.wait_eval(INDICATOR + ".describe().menuOpen", 5, "the menu open")
         time.sleep(0.3)
@@ -268,11 +311,15 @@ class Panel(unittest.TestCase):
         self.assertEqual(title, "Could not start the kernel of " + described["hosts"][1]["host"])
         self.assertEqual(body, expected_message)
         self.assertIn("Not valid JSON", body)
-        shell.wait_eval("Main.messageTray._banner !== null && Main.messageTray._banner.mapped", 10,
-                        "the notification banner")
+        shell.wait_eval(
+            "Main.messageTray._banner !== null && Main.messageTray._banner.mapped",
+            10,
+            "the notification banner",
+        )
         time.sleep(0.5)  # the banner slides in
-        note_png = self.screenshot_area(os.path.join(SCREENSHOT_DIR, "shell-notification.png"),
-                                        340, 0, 600, 140)
+        note_png = self.screenshot_area(
+            os.path.join(SCREENSHOT_DIR, "shell-notification.png"), 340, 0, 600, 140
+        )
         self.assertEqual(bjdbus.get(broken.name, "State"), "stopped")
         self.assertEqual(broken.terminate(), 0)
         shell.wait_eval(INDICATOR + ".describe().hosts.length", 10, "one host", expected=1)
@@ -284,10 +331,19 @@ class Panel(unittest.TestCase):
         self.assertFalse(shell.eval(INDICATOR + ".button.menu.isOpen"))
 
         # Disabled, it leaves the panel.
-        bjdbus.call(bjshell.SHELL_NAME, "DisableExtension", bjshell.GLib.Variant("(s)", (bjshell.UUID,)),
-                    "(b)", interface="org.gnome.Shell.Extensions", path=bjshell.SHELL_PATH)
-        shell.wait_eval("Main.panel.statusArea[%s] === undefined" % js(bjshell.UUID), 10,
-                        "the indicator removed")
+        bjdbus.call(
+            bjshell.SHELL_NAME,
+            "DisableExtension",
+            bjshell.GLib.Variant("(s)", (bjshell.UUID,)),
+            "(b)",
+            interface="org.gnome.Shell.Extensions",
+            path=bjshell.SHELL_PATH,
+        )
+        shell.wait_eval(
+            "Main.panel.statusArea[%s] === undefined" % js(bjshell.UUID),
+            10,
+            "the indicator removed",
+        )
 
         # Enabled again with a host already on the bus: found through ListNames.
         again = bjdbus.Service()

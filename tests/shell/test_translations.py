@@ -21,14 +21,15 @@ INDICATOR = "Main.extensionManager.lookup('%s').stateObj.indicator" % bjshell.UU
 GERMAN = "de_DE.UTF-8"
 
 
-
 class Translations(unittest.TestCase):
     def test_german_menu(self):
         locale_dir = bjdbus.env_path("BJ_LOCALEDIR")
         catalogue = os.path.join(locale_dir, "de", "LC_MESSAGES", "bpy-jupyter.mo")
         self.assertTrue(os.path.isfile(catalogue), "no German catalogue at %s" % catalogue)
-        self.assertFalse(os.path.exists(os.path.join(EXTENSION_DIR, "locale")),
-                         "the staged extension has no locale/ folder: the metadata's is used")
+        self.assertFalse(
+            os.path.exists(os.path.join(EXTENSION_DIR, "locale")),
+            "the staged extension has no locale/ folder: the metadata's is used",
+        )
         # A German locale, not only LANGUAGE=de: under LC_ALL=C.UTF-8, trixie's and
         # sid's glibc (2.41) ignore LANGUAGE as they do for C, and Shell 48 and 51
         # show even their own strings in English (bookworm's 2.36 translated).
@@ -38,9 +39,11 @@ class Translations(unittest.TestCase):
             self.fail("no %s locale (Debian: apt-get install locales-all)" % GERMAN)
         finally:
             locale.setlocale(locale.LC_MESSAGES, "")
-        shell = bjshell.Shell(EXTENSION_DIR,
-                              env={"LANGUAGE": "de", "LANG": GERMAN, "LC_ALL": GERMAN},
-                              metadata={"bpy-jupyter-localedir": locale_dir})
+        shell = bjshell.Shell(
+            EXTENSION_DIR,
+            env={"LANGUAGE": "de", "LANG": GERMAN, "LC_ALL": GERMAN},
+            metadata={"bpy-jupyter-localedir": locale_dir},
+        )
         try:
             shell.enable_extension()
             shell.wait_extension_enabled()
@@ -48,7 +51,9 @@ class Translations(unittest.TestCase):
             shell.wait_eval(INDICATOR + ".describe().state", 10, "a host", expected="stopped")
             [host] = shell.eval(INDICATOR + ".describe()")["hosts"]
             self.assertEqual(host["items"]["startStop"]["label"], "Starten")
-            self.assertEqual(host["items"]["copyPath"]["label"], "Pfad der Verbindungsdatei kopieren")
+            self.assertEqual(
+                host["items"]["copyPath"]["label"], "Pfad der Verbindungsdatei kopieren"
+            )
             self.assertEqual(host["items"]["restart"]["label"], "Neu starten")
             self.assertEqual(host["title"], host["host"] + " — beendet")
             self.assertEqual(host["detail"], "Kein Dokument · 0 Ausführungen")
@@ -58,8 +63,12 @@ class Translations(unittest.TestCase):
             shell.wait_eval(INDICATOR + ".describe().hosts[0].state", 10, "idle", expected="idle")
             reply, _ = bjdbus.execute(path, "1")
             self.assertEqual(reply["status"], "ok")
-            shell.wait_eval(INDICATOR + ".describe().hosts[0].detail", 10, "one execution",
-                            expected="Kein Dokument · 1 Ausführung")
+            shell.wait_eval(
+                INDICATOR + ".describe().hosts[0].detail",
+                10,
+                "one execution",
+                expected="Kein Dokument · 1 Ausführung",
+            )
             host = shell.eval(INDICATOR + ".describe()")["hosts"][0]
             self.assertEqual(host["items"]["startStop"]["label"], "Beenden")
             self.assertEqual(host["title"], host["host"] + " — bereit")

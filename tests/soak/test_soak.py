@@ -103,18 +103,40 @@ class Soak(unittest.TestCase):
             os.chmod(folder, 0o700)
             t0 = time.monotonic()
             done = subprocess.run(
-                [sys.executable, "-c", CYCLE_SCRIPT, MODULE_DIR, str(CYCLES),
-                 os.path.join(folder, "kernel.json")],
-                capture_output=True, text=True, timeout=600 * bjtest.TIME_SCALE,
+                [
+                    sys.executable,
+                    "-c",
+                    CYCLE_SCRIPT,
+                    MODULE_DIR,
+                    str(CYCLES),
+                    os.path.join(folder, "kernel.json"),
+                ],
+                capture_output=True,
+                text=True,
+                timeout=600 * bjtest.TIME_SCALE,
             )
             elapsed = time.monotonic() - t0
         self.assertEqual(done.returncode, 0, done.stderr)
         samples = {int(k): v for k, v in json.loads(done.stdout.splitlines()[-1]).items()}
         (early, (fds0, threads0, rss0)), (last, (fds1, threads1, rss1)) = sorted(samples.items())
-        print("%d start/stop cycles in %.1f s: after %d: %d fds, %d threads, %d KiB; "
-              "after %d: %d fds, %d threads, %d KiB (RSS %+d KiB)"
-              % (CYCLES, elapsed, early, fds0, threads0, rss0, last, fds1, threads1, rss1,
-                 rss1 - rss0), file=sys.stderr)
+        print(
+            "%d start/stop cycles in %.1f s: after %d: %d fds, %d threads, %d KiB; "
+            "after %d: %d fds, %d threads, %d KiB (RSS %+d KiB)"
+            % (
+                CYCLES,
+                elapsed,
+                early,
+                fds0,
+                threads0,
+                rss0,
+                last,
+                fds1,
+                threads1,
+                rss1,
+                rss1 - rss0,
+            ),
+            file=sys.stderr,
+        )
         self.assertEqual(fds1, fds0, "file descriptors leak across start/stop")
         self.assertEqual(threads1, threads0, "threads leak across start/stop")
         self.assertLess(rss1 - rss0, 8 * 1024, "memory grows with start/stop cycles")
@@ -152,15 +174,21 @@ class Soak(unittest.TestCase):
         while received < EXECUTES:
             while pending < window and sent < EXECUTES:
                 code, extra = cells[sent % len(cells)]
-                content = {"code": code % sent if "%d" in code else code.replace("%%", "%"),
-                           "silent": False, "store_history": True, "allow_stdin": False,
-                           "stop_on_error": True, "user_expressions": {}}
+                content = {
+                    "code": code % sent if "%d" in code else code.replace("%%", "%"),
+                    "silent": False,
+                    "store_history": True,
+                    "allow_stdin": False,
+                    "stop_on_error": True,
+                    "user_expressions": {},
+                }
                 content.update(extra)
                 session.send(shell, "execute_request", content)
                 sent += 1
                 pending += 1
-            self.assertTrue(shell.poll(int(60000 * bjtest.TIME_SCALE)),
-                            "no reply after %d executes" % received)
+            self.assertTrue(
+                shell.poll(int(60000 * bjtest.TIME_SCALE)), "no reply after %d executes" % received
+            )
             reply = session.recv(shell)[1]
             self.assertEqual(reply["msg_type"], "execute_reply")
             if reply["content"]["status"] != "ok":
@@ -176,15 +204,34 @@ class Soak(unittest.TestCase):
         while iopub.poll(500):
             idles += is_idle(iopub.recv_multipart())
 
-        print("RSS every %d executes (KiB): %s" % (EXECUTES // 10, [v[2] for k, v in sorted(samples.items())]),
-              file=sys.stderr)
+        print(
+            "RSS every %d executes (KiB): %s"
+            % (EXECUTES // 10, [v[2] for k, v in sorted(samples.items())]),
+            file=sys.stderr,
+        )
         early, last = EXECUTES // 10, EXECUTES
         fds0, threads0, rss0 = samples[early]
         fds1, threads1, rss1 = samples[last]
-        print("%d executes in %.1f s (%.0f/s, %d errors): after %d: %d fds, %d threads, %d KiB; "
-              "after %d: %d fds, %d threads, %d KiB (RSS %+d KiB)"
-              % (EXECUTES, elapsed, EXECUTES / elapsed, errors, early, fds0, threads0, rss0,
-                 last, fds1, threads1, rss1, rss1 - rss0), file=sys.stderr)
+        print(
+            "%d executes in %.1f s (%.0f/s, %d errors): after %d: %d fds, %d threads, %d KiB; "
+            "after %d: %d fds, %d threads, %d KiB (RSS %+d KiB)"
+            % (
+                EXECUTES,
+                elapsed,
+                EXECUTES / elapsed,
+                errors,
+                early,
+                fds0,
+                threads0,
+                rss0,
+                last,
+                fds1,
+                threads1,
+                rss1,
+                rss1 - rss0,
+            ),
+            file=sys.stderr,
+        )
         self.assertEqual(idles, EXECUTES, "iopub lost status messages")
         self.assertGreater(errors, 0)
         self.assertLessEqual(fds1, fds0, "file descriptors grow with executes")
@@ -192,12 +239,18 @@ class Soak(unittest.TestCase):
         # Memory grows while two bounded stores fill: the signatures kept against
         # replay (the last 65 536 requests, ~140 bytes each) and the input history
         # (the last 10 000 cells). Once both are full it is flat.
-        self.assertLess(rss1 - rss0, 16 * 1024, "memory grows with executes beyond the bounded stores")
+        self.assertLess(
+            rss1 - rss0, 16 * 1024, "memory grows with executes beyond the bounded stores"
+        )
         if EXECUTES >= 80000:
             full = samples[EXECUTES * 7 // 10][2]
-            print("RSS from %d to %d executes: %+d KiB" % (EXECUTES * 7 // 10, EXECUTES, rss1 - full),
-                  file=sys.stderr)
-            self.assertLess(rss1 - full, 1024, "memory grows with executes once the bounded stores are full")
+            print(
+                "RSS from %d to %d executes: %+d KiB" % (EXECUTES * 7 // 10, EXECUTES, rss1 - full),
+                file=sys.stderr,
+            )
+            self.assertLess(
+                rss1 - full, 1024, "memory grows with executes once the bounded stores are full"
+            )
         problem = kernel.shutdown()
         self.assertIsNone(problem)
 
