@@ -37,9 +37,22 @@ def build_with_blender(blender, package, output):
         env = dict(os.environ, HOME=home, PYTHONDONTWRITEBYTECODE="1")
         env.pop("BLENDER_USER_SCRIPTS", None)
         result = subprocess.run(
-            [blender, "--factory-startup", "--command", "extension", "build",
-             "--source-dir", package, "--output-filepath", output + ".tmp.zip"],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            [
+                blender,
+                "--factory-startup",
+                "--command",
+                "extension",
+                "build",
+                "--source-dir",
+                package,
+                "--output-filepath",
+                output + ".tmp.zip",
+            ],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
     if result.returncode != 0 or not os.path.isfile(output + ".tmp.zip"):
         sys.exit("blender --command extension build failed:\n" + result.stdout)
     os.replace(output + ".tmp.zip", output)

@@ -7,11 +7,9 @@
  * everything else the executor does at start (~18 ms of a ~80 ms standalone
  * launch), so their code objects are kept, marshalled, in one file in
  * $XDG_CACHE_HOME/bpy-jupyter/. One file, not one per module: one open, one
- * digest and one marshal call per start. Its payload is the last module's code
- * object (the session, which becomes the package) carrying the others' code
- * objects as one extra, trailing constant: bytecode only ever indexes the
- * constants it was compiled with, so the extra one changes nothing when the code
- * runs, and the file stays one plain code object. A cache file is only used when
+ * digest and one marshal call per start. Its payload is the tuple of the modules'
+ * code objects, in the order they run (the session, which becomes the package,
+ * last). A cache file is only used when
  * its whole header matches: our format, the interpreter's bytecode magic number
  * and optimization level, the SHA-256 of the embedded sources, and the
  * SHA-256 of the marshalled payload (marshal trusts its input, so a damaged file
@@ -152,7 +150,7 @@ is_code_object (PyObject *object)
   return is_code;
 }
 
-/* The code object from the cache file, or NULL (no Python error set) when there is
+/* The payload of the cache file, or NULL (no Python error set) when there is
  * no usable one. Needs the GIL. */
 static PyObject *
 runtime_cache_read (const RuntimeCacheKey *key)
@@ -202,84 +200,23 @@ runtime_cache_read (const RuntimeCacheKey *key)
                                   (Py_ssize_t) (length - RUNTIME_CACHE_HEADER_SIZE));
       Py_DECREF (marshal);
     }
-  if (code != NULL && !is_code_object (code))
-    Py_CLEAR (code);
   PyErr_Clear ();
   return code;
 }
 
-/* The n code objects packed in @combined (see the top of this file): the trailing
- * constant's n - 1, then @combined itself. NULL (no Python error set) if it does
- * not hold exactly that. Needs the GIL. */
+/* The n code objects of a cache file's payload, or NULL (no Python error set) if
+ * it is not a tuple of exactly n code objects. Needs the GIL. */
 static PyObject *
-runtime_cache_unpack (PyObject *combined,
-                      guint     n)
+runtime_cache_codes (PyObject *payload,
+                     guint     n)
 {
-  PyObject *consts = PyObject_GetAttrString (combined, "co_consts");
-  PyObject *others = NULL, *codes = NULL;
-  Py_ssize_t count;
-
-  if (consts == NULL || !PyTuple_Check (consts) || (count = PyTuple_Size (consts)) < 1)
-    goto out;
-  others = PyTuple_GetItem (consts, count - 1);  /* borrowed */
-  if (others == NULL || !PyTuple_Check (others) || PyTuple_Size (others) != (Py_ssize_t) n - 1)
-    goto out;
-  codes = PyTuple_New (n);
-  if (codes == NULL)
-    goto out;
-  for (guint i = 0; i + 1 < n; i++)
-    {
-      PyObject *code = PyTuple_GetItem (others, i);  /* borrowed */
-
-      if (code == NULL || !is_code_object (code))
-        {
-          Py_CLEAR (codes);
-          goto out;
-        }
-      Py_INCREF (code);
-      PyTuple_SetItem (codes, i, code);
-    }
-  Py_INCREF (combined);
-  PyTuple_SetItem (codes, n - 1, combined);
-out:
-  Py_XDECREF (consts);
-  PyErr_Clear ();
-  return codes;
-}
-
-/* The last of @codes carrying the others as its trailing constant, through
- * code.replace(), or NULL (no Python error set). Needs the GIL. */
-static PyObject *
-runtime_cache_pack (PyObject *codes)
-{
-  Py_ssize_t n = PyTuple_Size (codes);
-  PyObject *last = PyTuple_GetItem (codes, n - 1);  /* borrowed */
-  PyObject *others = PyTuple_GetSlice (codes, 0, n - 1);
-  PyObject *consts = PyObject_GetAttrString (last, "co_consts");
-  PyObject *extra = NULL, *all = NULL, *replace = NULL, *kwargs = NULL, *args = NULL;
-  PyObject *combined = NULL;
-
-  if (others == NULL || consts == NULL)
-    goto out;
-  extra = PyTuple_Pack (1, others);
-  all = extra != NULL ? PySequence_Concat (consts, extra) : NULL;
-  replace = PyObject_GetAttrString (last, "replace");
-  kwargs = PyDict_New ();
-  args = PyTuple_New (0);
-  if (all == NULL || replace == NULL || kwargs == NULL || args == NULL ||
-      PyDict_SetItemString (kwargs, "co_consts", all) < 0)
-    goto out;
-  combined = PyObject_Call (replace, args, kwargs);
-out:
-  Py_XDECREF (others);
-  Py_XDECREF (consts);
-  Py_XDECREF (extra);
-  Py_XDECREF (all);
-  Py_XDECREF (replace);
-  Py_XDECREF (kwargs);
-  Py_XDECREF (args);
-  PyErr_Clear ();
-  return combined;
+  if (!PyTuple_Check (payload) || PyTuple_Size (payload) != (Py_ssize_t) n)
+    return NULL;
+  for (guint i = 0; i < n; i++)
+    if (!is_code_object (PyTuple_GetItem (payload, i)))
+      return NULL;
+  Py_INCREF (payload);
+  return payload;
 }
 
 /* Writes a new file next to @path and renames it over @path: readers see the old
@@ -325,7 +262,7 @@ runtime_cache_replace (const char   *path,
  * mode 0600. Needs the GIL; leaves no Python error set. */
 static void
 runtime_cache_write (const RuntimeCacheKey *key,
-                     PyObject              *code)
+                     PyObject              *codes)
 {
   g_autofree char *dir = g_path_get_dirname (key->path);
   g_autofree guint8 *data = NULL;
@@ -336,7 +273,7 @@ runtime_cache_write (const RuntimeCacheKey *key,
   marshal = PyImport_ImportModule ("marshal");
   if (marshal != NULL)
     {
-      payload = PyObject_CallMethod (marshal, "dumps", "O", code);
+      payload = PyObject_CallMethod (marshal, "dumps", "(O)", codes);
       Py_DECREF (marshal);
     }
   if (payload == NULL || PyBytes_AsStringAndSize (payload, &bytes, &size) < 0 ||
@@ -371,7 +308,7 @@ bj_python_compile_cached (GBytes * const     *sources,
   cached = have_key ? runtime_cache_read (&key) : NULL;
   if (cached != NULL)
     {
-      codes = runtime_cache_unpack (cached, n);
+      codes = runtime_cache_codes (cached, n);
       Py_DECREF (cached);
     }
   if (codes == NULL)
@@ -389,13 +326,7 @@ bj_python_compile_cached (GBytes * const     *sources,
             PyTuple_SetItem (codes, i, code);
         }
       if (codes != NULL && have_key)
-        {
-          PyObject *combined = runtime_cache_pack (codes);
-
-          if (combined != NULL)
-            runtime_cache_write (&key, combined);
-          Py_XDECREF (combined);
-        }
+        runtime_cache_write (&key, codes);
     }
   g_free (key.path);
   return codes;

@@ -8,5 +8,6 @@ import os
 import sys
 
 _SOURCE = os.environ.get("BJ_RUNTIME_SOURCE") or os.path.join(
-    os.path.dirname(os.path.abspath(__file__)), "..", "..", "src", "python")
+    os.path.dirname(os.path.abspath(__file__)), "..", "..", "src", "python"
+)
 sys.path.insert(0, os.path.abspath(_SOURCE))

@@ -4,7 +4,12 @@ import unittest
 
 import runtimetest  # noqa: F401
 from bj_runtime.completeness import _completeness, _help_query
-from bj_runtime.completion import _clamp_cursor, _complete_live_name, _live_name_at, _token_at_cursor
+from bj_runtime.completion import (
+    _clamp_cursor,
+    _complete_live_name,
+    _live_name_at,
+    _token_at_cursor,
+)
 
 
 class Tokens(unittest.TestCase):
@@ -71,8 +76,11 @@ class Completeness(unittest.TestCase):
 
     def test_future_flags_are_honoured(self):
         import __future__
+
         code = "def f(x: undefined_name) -> 'x':\n    pass\n"
-        self.assertEqual(_completeness(code, __future__.annotations.compiler_flag)["status"], "complete")
+        self.assertEqual(
+            _completeness(code, __future__.annotations.compiler_flag)["status"], "complete"
+        )
 
     def test_help_queries(self):
         self.assertEqual(_help_query("os.path?"), ("os.path", 0))

@@ -23,7 +23,9 @@ class Rich:
 
 class Bundle:
     def _repr_mimebundle_(self, include=None, exclude=None):
-        return {"text/html": "<i>bundle</i>", "application/x-thing": "x"}, {"text/html": {"isolated": True}}
+        return {"text/html": "<i>bundle</i>", "application/x-thing": "x"}, {
+            "text/html": {"isolated": True}
+        }
 
     def _repr_html_(self):  # the bundle wins for text/html
         return "<b>not this</b>"

@@ -34,8 +34,9 @@ class History(unittest.TestCase):
         second.record_input(1, "c = 3")
         self.assertEqual(second.session, first.session + 1)
         rows = _history_rows(second, {"hist_access_type": "tail", "n": 10})
-        self.assertEqual([tuple(r[:3]) for r in rows],
-                         [(1, 1, "a = 1"), (1, 2, "b = 2"), (2, 1, "c = 3")])
+        self.assertEqual(
+            [tuple(r[:3]) for r in rows], [(1, 1, "a = 1"), (1, 2, "b = 2"), (2, 1, "c = 3")]
+        )
         self.assertEqual(rows[0][3], "1")
         second.close()
         # the kernel's name is sanitised into one file name
@@ -48,9 +49,13 @@ class History(unittest.TestCase):
         store = self.store()
         for line, code in enumerate(["x = 1", "print(x)", "x = 1", "y = 2"], 1):
             store.record_input(line, code)
-        rows = _history_rows(store, {"hist_access_type": "range", "session": 0, "start": 2, "stop": 4})
+        rows = _history_rows(
+            store, {"hist_access_type": "range", "session": 0, "start": 2, "stop": 4}
+        )
         self.assertEqual([r[2] for r in rows], ["print(x)", "x = 1"])
-        rows = _history_rows(store, {"hist_access_type": "search", "pattern": "x = *", "unique": True})
+        rows = _history_rows(
+            store, {"hist_access_type": "search", "pattern": "x = *", "unique": True}
+        )
         self.assertEqual([(r[1], r[2]) for r in rows], [(3, "x = 1")])
         self.assertEqual(_history_rows(store, {"hist_access_type": "tail", "n": 0}), [])
         store.close()

@@ -74,8 +74,6 @@ def _dumps(obj):
     return text
 
 
-
-
 def _safe_str(obj):
     try:
         return str(obj)

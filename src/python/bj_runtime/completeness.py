@@ -28,7 +28,6 @@ def _help_query(code):
     return re.sub(r"\s+", "", match.group("name")), len(marks) - 1
 
 
-
 def _indent_of(line):
     expanded = line.expandtabs(4)
     return len(expanded) - len(expanded.lstrip())

@@ -63,11 +63,9 @@ def _clamp_cursor(code, cursor_pos):
     return max(0, min(int(cursor_pos), len(code)))
 
 
-
 def _hidden(name, typed):
     """Private names are offered only once the user has typed the underscore, as in IPython."""
     return name.startswith("_") and not typed.startswith("_")
-
 
 
 _NAME_AT_END = re.compile(r"((?:[^\W\d]\w*\.)*)([^\W\d]\w*|(?<=\.))$")
@@ -88,9 +86,14 @@ def _live_name_at(code, cursor_pos, namespace):
     match = _NAME_AT_END.search(line)
     if match is None or not match.group(0):
         return None
-    before = line[:match.start()]
-    if (before.rstrip().endswith((".", ")", "]")) or re.match(r"\s*(import|from)\b", line)
-            or before.count('"') % 2 or before.count("'") % 2 or "#" in before):
+    before = line[: match.start()]
+    if (
+        before.rstrip().endswith((".", ")", "]"))
+        or re.match(r"\s*(import|from)\b", line)
+        or before.count('"') % 2
+        or before.count("'") % 2
+        or "#" in before
+    ):
         return None
     path, prefix = match.group(1), match.group(2)
     start = line_start + match.start(2)
@@ -130,6 +133,7 @@ def _complete_live_name(owner, prefix, start, namespace):
             if keyword.iskeyword(name):
                 return None
             return namespace[name] if name in namespace else getattr(builtins, name, None)
+
     else:
         try:
             names = set(dir(owner[0]))
@@ -141,8 +145,10 @@ def _complete_live_name(owner, prefix, start, namespace):
                 return getattr(owner[0], name)
             except Exception:
                 return None
-    matches = sorted(name for name in names
-                     if name.startswith(prefix) and not _hidden(name, prefix))
+
+    matches = sorted(
+        name for name in names if name.startswith(prefix) and not _hidden(name, prefix)
+    )
     end = start + len(prefix)
     described = []
     for name in matches:

@@ -181,7 +181,6 @@ def format_bundle(obj, include=None, exclude=None):
     return data, metadata
 
 
-
 def _is_figure(obj):
     figure = sys.modules.get("matplotlib.figure")
     return figure is not None and isinstance(obj, figure.Figure)
@@ -197,8 +196,15 @@ def _figure_png(fig):
         return None  # an empty figure is shown as its text form only
     if fig.canvas is None:
         from matplotlib.backend_bases import FigureCanvasBase
+
         FigureCanvasBase(fig)
     buffer = io.BytesIO()
-    fig.canvas.print_figure(buffer, format="png", facecolor=fig.get_facecolor(),
-                            edgecolor=fig.get_edgecolor(), dpi=fig.dpi, bbox_inches="tight")
+    fig.canvas.print_figure(
+        buffer,
+        format="png",
+        facecolor=fig.get_facecolor(),
+        edgecolor=fig.get_edgecolor(),
+        dpi=fig.dpi,
+        bbox_inches="tight",
+    )
     return base64.b64encode(buffer.getvalue()).decode("ascii")

@@ -80,7 +80,9 @@ class _HistoryStore:
     def _locate(self):
         if self.path is not None:
             return
-        base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+        base = os.environ.get("XDG_DATA_HOME") or os.path.join(
+            os.path.expanduser("~"), ".local", "share"
+        )
         name = self._kernel_name() or "python"
         name = re.sub(r"[^\w.-]", "_", str(name)).lstrip(".") or "python"
         directory = os.path.join(base, "bpy-jupyter", "history")
@@ -95,8 +97,10 @@ class _HistoryStore:
         self.warned = True
         stream = self._host_stderr() or sys.__stderr__
         with contextlib.suppress(Exception):
-            stream.write("bpy-jupyter: the input history is not saved to %s (kept in memory "
-                         "for this session only): %s\n" % (self.path, exc))
+            stream.write(
+                "bpy-jupyter: the input history is not saved to %s (kept in memory "
+                "for this session only): %s\n" % (self.path, exc)
+            )
             stream.flush()
 
     @contextlib.contextmanager
@@ -115,7 +119,9 @@ class _HistoryStore:
         if self.history_fd is not None:
             os.close(self.history_fd)
             self.history_fd = None
-        self.history_fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | _O_CLOEXEC, 0o600)
+        self.history_fd = os.open(
+            self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | _O_CLOEXEC, 0o600
+        )
 
     def _append(self, data):
         """Append bytes to the history file through the descriptor kept open.
@@ -128,7 +134,7 @@ class _HistoryStore:
             self._open_history()
         view = memoryview(data)
         while view:
-            view = view[os.write(self.history_fd, view):]
+            view = view[os.write(self.history_fd, view) :]
 
     def _write(self, record=None):
         """Write the pending records and this one, in one go.
@@ -261,8 +267,17 @@ class _HistoryStore:
                 if size > max(_HISTORY_COMPACT_BYTES, 2 * compacted):
                     compacted = self._compact()
                 self._write_state(self.session, compacted)
-                self._append((json.dumps({"session": self.session, "started": time.strftime(
-                    "%Y-%m-%dT%H:%M:%SZ", time.gmtime())}) + "\n").encode("ascii"))
+                self._append(
+                    (
+                        json.dumps(
+                            {
+                                "session": self.session,
+                                "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                            }
+                        )
+                        + "\n"
+                    ).encode("ascii")
+                )
         except Exception as exc:
             if self.session is None:
                 last = max((entry[0] for entry in self.current), default=0)
@@ -344,8 +359,6 @@ class _HistoryStore:
         return [merged[key] for key in sorted(merged)[-_HISTORY_LIMIT:]]
 
 
-
-
 def _history_rows(store, request):
     """The entries of store a history_request asks for."""
     kind = request.get("hist_access_type") or "tail"
@@ -359,8 +372,9 @@ def _history_rows(store, request):
         start = _optional_int(request.get("start"))
         stop = _optional_int(request.get("stop"))
         start = 1 if start is None else start
-        return [e for e in entries
-                if e[0] == session and e[1] >= start and (not stop or e[1] < stop)]
+        return [
+            e for e in entries if e[0] == session and e[1] >= start and (not stop or e[1] < stop)
+        ]
     if kind == "search":
         pattern = request.get("pattern") or "*"
         entries = [e for e in entries if fnmatch.fnmatchcase(e[2], pattern)]

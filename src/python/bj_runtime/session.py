@@ -177,9 +177,16 @@ _NO_STDIN = _KernelStdin()
 # --------------------------------------------------------------------------
 
 # Messages that are output of a cell, which a silent request must not publish.
-_OUTPUT_TYPES = frozenset((
-    "stream", "display_data", "update_display_data", "execute_result", "error", "clear_output",
-))
+_OUTPUT_TYPES = frozenset(
+    (
+        "stream",
+        "display_data",
+        "update_display_data",
+        "execute_result",
+        "error",
+        "clear_output",
+    )
+)
 
 
 def _publish(msg_type, content):
@@ -192,8 +199,6 @@ def _publish(msg_type, content):
     if _silent and msg_type in _OUTPUT_TYPES and threading.get_ident() == _owner_ident:
         return
     _bj.publish(msg_type, _dumps(content))
-
-
 
 
 # --------------------------------------------------------------------------
@@ -217,8 +222,18 @@ class DisplayHandle:
         return display(obj, display_id=self.display_id, update=True, **kwargs)
 
 
-def display(*objs, include=None, exclude=None, metadata=None, transient=None,
-            display_id=None, raw=False, clear=False, update=False, **kwargs):
+def display(
+    *objs,
+    include=None,
+    exclude=None,
+    metadata=None,
+    transient=None,
+    display_id=None,
+    raw=False,
+    clear=False,
+    update=False,
+    **kwargs
+):
     """IPython.display.display, publishing straight to the kernel.
 
     display_id=True allocates a fresh id; with a display_id (and no objects)
@@ -302,8 +317,13 @@ class _Exiter:
         return "Use %s() to ask the frontend to close." % self._name
 
 
-_BUILTINS = {"display": display, "update_display": update_display, "clear_output": clear_output,
-             "exit": _Exiter("exit"), "quit": _Exiter("quit")}
+_BUILTINS = {
+    "display": display,
+    "update_display": update_display,
+    "clear_output": clear_output,
+    "exit": _Exiter("exit"),
+    "quit": _Exiter("quit"),
+}
 user_ns.update(_BUILTINS)
 
 
@@ -488,6 +508,7 @@ class _ImportHook:
             return None
         if fullname == _MPL_BACKEND_MODULE:
             import importlib.machinery
+
             return importlib.machinery.ModuleSpec(fullname, _BackendLoader())
         if fullname == "matplotlib":
             if not _in_cell:
@@ -578,7 +599,6 @@ def _fill_backend(module):
     module.backend_version = "bpy-jupyter"
 
 
-
 def _inline_pyplot():
     """matplotlib.pyplot if it is loaded and drawing with our backend, else None.
 
@@ -648,6 +668,7 @@ def _after_cell():
 # --------------------------------------------------------------------------
 # Running cells
 # --------------------------------------------------------------------------
+
 
 @contextlib.contextmanager
 def _lend_main():
@@ -768,8 +789,12 @@ _STREAM_NAMES = ("stdout", "stderr")
 
 
 def _is_request_stream(stream):
-    return (stream is _bj.stdout or stream is _bj.stderr
-            or stream is _silent_routers[0] or stream is _silent_routers[1])
+    return (
+        stream is _bj.stdout
+        or stream is _bj.stderr
+        or stream is _silent_routers[0]
+        or stream is _silent_routers[1]
+    )
 
 
 def _take_host_streams():
@@ -969,8 +994,9 @@ def _forget_cell(filename):
 
 def _track_cell(filename, codes):
     global _defining_swept
-    refs = [weakref.ref(nested) for code in codes if code is not None
-            for nested in _nested_code(code)]
+    refs = [
+        weakref.ref(nested) for code in codes if code is not None for nested in _nested_code(code)
+    ]
     _recent_cells.append((filename, refs))
     while len(_recent_cells) > _CELL_SOURCE_LIMIT:
         cell = _recent_cells.popleft()
@@ -991,8 +1017,13 @@ def _track_cell(filename, codes):
 
 def _compile(node, filename, mode):
     global _future_flags
-    code = compile(node, filename, mode,
-                   flags=_future_flags | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT, dont_inherit=True)
+    code = compile(
+        node,
+        filename,
+        mode,
+        flags=_future_flags | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT,
+        dont_inherit=True,
+    )
     for feature in _FUTURE_FEATURES:
         if code.co_flags & feature.compiler_flag:
             _future_flags |= feature.compiler_flag
@@ -1091,11 +1122,16 @@ def _usage_error(code, exc):
     return {"ename": "UsageError", "evalue": message, "traceback": ["UsageError: " + message]}
 
 
-
 def _ends_with_semicolon(code):
     """Whether the last token is ';' (comments ignored), the REPL idiom for 'no output'."""
-    skip = {tokenize.NEWLINE, tokenize.NL, tokenize.COMMENT, tokenize.ENDMARKER,
-            tokenize.INDENT, tokenize.DEDENT}
+    skip = {
+        tokenize.NEWLINE,
+        tokenize.NL,
+        tokenize.COMMENT,
+        tokenize.ENDMARKER,
+        tokenize.INDENT,
+        tokenize.DEDENT,
+    }
     last = None
     try:
         for token in tokenize.generate_tokens(io.StringIO(code).readline):
@@ -1120,8 +1156,13 @@ def _run_cell(code, execution_count, silent, numbered):
 
     filename = _register_cell(code, execution_count, numbered)
     try:
-        tree = compile(code, filename, "exec", dont_inherit=True,
-                       flags=_future_flags | ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+        tree = compile(
+            code,
+            filename,
+            "exec",
+            dont_inherit=True,
+            flags=_future_flags | ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT,
+        )
         last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
         body = _compile(tree, filename, "exec")
         expression = _compile(ast.Expression(last.value), filename, "eval") if last else None
@@ -1150,8 +1191,9 @@ def _run_cell(code, execution_count, silent, numbered):
     data, metadata = format_bundle(value)
     if not data:
         return None, payload, None  # the object displayed itself (_ipython_display_)
-    _publish("execute_result",
-             {"execution_count": execution_count, "data": data, "metadata": metadata})
+    _publish(
+        "execute_result", {"execution_count": execution_count, "data": data, "metadata": metadata}
+    )
     if _is_figure(value):
         _close_figure(value)  # shown once, not again when the cell's figures are flushed
     return None, payload, data.get("text/plain")
@@ -1192,12 +1234,16 @@ def execute(request_json, execution_count):
         _silent = silent
         try:
             with _request_io(silent):
-                error, payload, result_text = _run_cell(code, execution_count, silent, store_history)
+                error, payload, result_text = _run_cell(
+                    code, execution_count, silent, store_history
+                )
                 if error is not None:
                     _publish("error", error)
                 if not silent:
                     _after_cell()
-                user_expressions = {} if error is not None else _evaluate_user_expressions(expressions)
+                user_expressions = (
+                    {} if error is not None else _evaluate_user_expressions(expressions)
+                )
         finally:
             _silent = False
             _patch_loaded_modules()
@@ -1213,8 +1259,11 @@ def execute(request_json, execution_count):
             with contextlib.suppress(BaseException):
                 _publish("error", error)
 
-    reply = {"execution_count": execution_count, "payload": payload,
-             "user_expressions": user_expressions}
+    reply = {
+        "execution_count": execution_count,
+        "payload": payload,
+        "user_expressions": user_expressions,
+    }
     if error is None:
         reply["status"] = "ok"
     else:
@@ -1225,6 +1274,7 @@ def execute(request_json, execution_count):
 # --------------------------------------------------------------------------
 # Introspection
 # --------------------------------------------------------------------------
+
 
 def _resolve(dotted):
     """(found, obj) for a dotted name, looking in user_ns then builtins; never evaluates code."""
@@ -1318,7 +1368,6 @@ def _describe(obj, name, detail_level):
     return "\n".join(lines)
 
 
-
 def inspect(request_json):
     """Answer an inspect_request with a plain-text description."""
     found, data = False, {}
@@ -1340,6 +1389,7 @@ def inspect(request_json):
 # --------------------------------------------------------------------------
 # Completion
 # --------------------------------------------------------------------------
+
 
 def _import_jedi():
     global _jedi
@@ -1377,7 +1427,6 @@ def _import_rlcompleter():
     return _rlcompleter
 
 
-
 def _jedi_signature(completion):
     try:
         signatures = completion.get_signatures()
@@ -1398,7 +1447,7 @@ def _complete_with_jedi(jedi, code, cursor_pos):
         text = completion.name_with_symbols
         rest = completion.complete
         typed = max(len(text) - len(rest), 0) if rest is not None and text.endswith(rest) else 0
-        if _hidden(completion.name, code[cursor_pos - typed:cursor_pos]):
+        if _hidden(completion.name, code[cursor_pos - typed : cursor_pos]):
             continue
         found.append((cursor_pos - typed, text, completion))
     if not found:
@@ -1415,13 +1464,15 @@ def _complete_with_jedi(jedi, code, cursor_pos):
         seen.add(text)
         matches.append(text)
         kind = completion.type
-        described.append({
-            "start": start,
-            "end": cursor_pos,
-            "text": text,
-            "type": kind,
-            "signature": _jedi_signature(completion) if kind == "function" else "",
-        })
+        described.append(
+            {
+                "start": start,
+                "end": cursor_pos,
+                "text": text,
+                "type": kind,
+                "signature": _jedi_signature(completion) if kind == "function" else "",
+            }
+        )
     return matches, start, described
 
 
@@ -1438,7 +1489,7 @@ def _complete_with_rlcompleter(code, cursor_pos):
     if "." in token:
         expr, _, typed = token.rpartition(".")
         prefix = expr + "."
-        raw = [m[len(prefix):] for m in completer.attr_matches(token) if m.startswith(prefix)]
+        raw = [m[len(prefix) :] for m in completer.attr_matches(token) if m.startswith(prefix)]
     else:
         typed = token
         raw = completer.global_matches(token)
@@ -1452,6 +1503,7 @@ def _complete_with_rlcompleter(code, cursor_pos):
 # The dotted name being typed, at the end of the text before the cursor:
 # group 1 the object's path with its trailing dot (may be empty), group 2 the
 # part of the last name typed so far (may be empty after a dot).
+
 
 def complete(request_json):
     """Answer a complete_request: live names and attributes from the namespace,
@@ -1478,8 +1530,15 @@ def complete(request_json):
             metadata = {}
     except BaseException:
         matches, cursor_start, metadata = [], cursor_end, {}
-    return _dumps({"status": "ok", "matches": matches, "cursor_start": cursor_start,
-                   "cursor_end": cursor_end, "metadata": metadata})
+    return _dumps(
+        {
+            "status": "ok",
+            "matches": matches,
+            "cursor_start": cursor_start,
+            "cursor_end": cursor_end,
+            "metadata": metadata,
+        }
+    )
 
 
 # --------------------------------------------------------------------------
@@ -1500,9 +1559,9 @@ def is_complete(request_json):
 # History
 # --------------------------------------------------------------------------
 
-_history = _HistoryStore(kernel_name=lambda: getattr(_bj, "kernel_name", None),
-                         host_stderr=lambda: _host_streams[1])
-
+_history = _HistoryStore(
+    kernel_name=lambda: getattr(_bj, "kernel_name", None), host_stderr=lambda: _host_streams[1]
+)
 
 
 def history(request_json):
@@ -1529,6 +1588,7 @@ def history(request_json):
 # Kernel info and shutdown
 # --------------------------------------------------------------------------
 
+
 def kernel_info():
     """language_info, banner and help links; the C side adds the protocol fields."""
     version = platform.python_version()
@@ -1538,22 +1598,24 @@ def kernel_info():
         "Plain Python: IPython magics (%%) and shell escapes (!) are not available."
         % (getattr(_bj, "implementation_version", "?"), version)
     )
-    return _dumps({
-        "language_info": {
-            "name": "python",
-            "version": version,
-            "mimetype": "text/x-python",
-            "file_extension": ".py",
-            "pygments_lexer": "python3",
-            "codemirror_mode": {"name": "python", "version": 3},
-            "nbconvert_exporter": "python",
-        },
-        "banner": banner,
-        "help_links": [
-            {"text": "Python Reference", "url": docs},
-            {"text": "Python Library Reference", "url": docs + "library/"},
-        ],
-    })
+    return _dumps(
+        {
+            "language_info": {
+                "name": "python",
+                "version": version,
+                "mimetype": "text/x-python",
+                "file_extension": ".py",
+                "pygments_lexer": "python3",
+                "codemirror_mode": {"name": "python", "version": 3},
+                "nbconvert_exporter": "python",
+            },
+            "banner": banner,
+            "help_links": [
+                {"text": "Python Reference", "url": docs},
+                {"text": "Python Library Reference", "url": docs + "library/"},
+            ],
+        }
+    )
 
 
 def shutdown():
@@ -1596,9 +1658,11 @@ def shutdown():
 # Comms
 # --------------------------------------------------------------------------
 
+
 def _import_item(name):
     """'package.module.attribute' -> the attribute, as traitlets' import_item does."""
     import importlib
+
     module, _, attribute = name.rpartition(".")
     if not module:
         return importlib.import_module(name)
@@ -1630,9 +1694,20 @@ class Comm:
     iopub with binary buffers; data is made JSON-safe rather than refused.
     """
 
-    def __init__(self, target_name="comm", data=None, metadata=None, buffers=None,
-                 comm_id=None, primary=True, target_module=None, topic=None,
-                 _open_data=None, _close_data=None, **kwargs):
+    def __init__(
+        self,
+        target_name="comm",
+        data=None,
+        metadata=None,
+        buffers=None,
+        comm_id=None,
+        primary=True,
+        target_module=None,
+        topic=None,
+        _open_data=None,
+        _close_data=None,
+        **kwargs
+    ):
         self.comm_id = comm_id if comm_id else uuid.uuid4().hex
         self.primary = primary
         self.target_name = target_name
@@ -1651,8 +1726,12 @@ class Comm:
             self._closed = False
 
     def __repr__(self):
-        return "<%s %s target=%r%s>" % (type(self).__name__, self.comm_id, self.target_name,
-                                        " closed" if self._closed else "")
+        return "<%s %s target=%r%s>" % (
+            type(self).__name__,
+            self.comm_id,
+            self.target_name,
+            " closed" if self._closed else "",
+        )
 
     def publish_msg(self, msg_type, data=None, metadata=None, buffers=None, **keys):
         # The kernel running now, not the one that defined this class: a host
@@ -1662,9 +1741,12 @@ class Comm:
         if runtime is None:
             return
         content = dict(data={} if data is None else data, comm_id=self.comm_id, **keys)
-        runtime._bj.publish(msg_type, runtime._dumps(content),
-                            runtime._dumps(metadata) if metadata else None,
-                            list(buffers) if buffers else None)
+        runtime._bj.publish(
+            msg_type,
+            runtime._dumps(content),
+            runtime._dumps(metadata) if metadata else None,
+            list(buffers) if buffers else None,
+        )
 
     def open(self, data=None, metadata=None, buffers=None):
         """Open the frontend side of this comm."""
@@ -1675,8 +1757,14 @@ class Comm:
             raise RuntimeError("Comms cannot be opened: no bpy-jupyter kernel is running")
         manager.register_comm(self)
         try:
-            self.publish_msg("comm_open", data=data, metadata=metadata, buffers=buffers,
-                             target_name=self.target_name, target_module=self.target_module)
+            self.publish_msg(
+                "comm_open",
+                data=data,
+                metadata=metadata,
+                buffers=buffers,
+                target_name=self.target_name,
+                target_module=self.target_module,
+            )
             self._closed = False
         except Exception:
             manager.unregister_comm(self)
@@ -1792,10 +1880,14 @@ def _widget_comm_class():
 def _adopt_ipykernel_comm(module):
     comm_class = module.__dict__.get("_bj_comm_class")
     if comm_class is None:
-        comm_class = type("Comm", (Comm,), {
-            "__module__": module.__name__,
-            "__doc__": "ipykernel.comm.Comm as bpy-jupyter provides it: see bj_runtime.Comm.",
-        })
+        comm_class = type(
+            "Comm",
+            (Comm,),
+            {
+                "__module__": module.__name__,
+                "__doc__": "ipykernel.comm.Comm as bpy-jupyter provides it: see bj_runtime.Comm.",
+            },
+        )
         module._bj_comm_class = comm_class
     original = module.__dict__.get("Comm")
     if original is None or original is comm_class:
@@ -1816,10 +1908,12 @@ def _register_widget_targets(module):
         register(_COMM_KERNEL)
 
 
-_MODULE_INTEGRATIONS.update({
-    "ipykernel.comm": _adopt_ipykernel_comm,
-    "ipywidgets": _register_widget_targets,
-})
+_MODULE_INTEGRATIONS.update(
+    {
+        "ipykernel.comm": _adopt_ipykernel_comm,
+        "ipywidgets": _register_widget_targets,
+    }
+)
 
 
 def _report_comm_error(what):
@@ -1879,14 +1973,17 @@ def comm(msg_type, content_json, buffers, metadata_json=None):
         content = json.loads(content_json)
         if msg_type == "comm_info_request":
             target_name = content.get("target_name")
-            comms = {comm_id: {"target_name": comm.target_name}
-                     for comm_id, comm in list(comm_manager.comms.items())
-                     if not target_name or comm.target_name == target_name}
+            comms = {
+                comm_id: {"target_name": comm.target_name}
+                for comm_id, comm in list(comm_manager.comms.items())
+                if not target_name or comm.target_name == target_name
+            }
             return _dumps({"status": "ok", "comms": comms})
         _owner_ident = threading.get_ident()
         with _request_io(cell=False):
-            _handle_comm(msg_type, content, buffers,
-                         json.loads(metadata_json) if metadata_json else None)
+            _handle_comm(
+                msg_type, content, buffers, json.loads(metadata_json) if metadata_json else None
+            )
     except BaseException as exc:
         if msg_type == "comm_info_request":
             return _dumps(dict(_error_content(exc, tb=None), status="error", comms={}))
