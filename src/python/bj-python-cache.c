@@ -258,7 +258,7 @@ runtime_cache_replace (const char   *path,
     }
 }
 
-/* Best effort: writes the code object atomically (temporary file, then rename),
+/* Best effort: writes the code objects atomically (temporary file, then rename),
  * mode 0600. Needs the GIL; leaves no Python error set. */
 static void
 runtime_cache_write (const RuntimeCacheKey *key,
