@@ -51,56 +51,56 @@ read_stat_fields (int      pid,
   return g_strv_length (*out_fields) > 13;
 }
 
-/* This process and every process below it, as psutil's children(recursive=True). */
+typedef struct {
+  int pid;
+  int ppid;
+  guint64 ticks;                    /* utime + stime */
+} ProcessStat;
+
+/* This process and every process below it, as psutil's children(recursive=True),
+ * with the CPU ticks they used added up in *out_ticks: one read of each
+ * /proc/PID/stat serves both. */
 static GArray *
-process_tree (void)
+process_tree (guint64 *out_ticks)
 {
   GArray *tree = g_array_new (FALSE, FALSE, sizeof (int));
-  g_autoptr(GHashTable) parent_of = g_hash_table_new (NULL, NULL);
+  g_autoptr(GArray) all = g_array_new (FALSE, FALSE, sizeof (ProcessStat));
   g_autoptr(GDir) proc = g_dir_open ("/proc", 0, NULL);
   const char *name;
   int self = getpid ();
 
+  *out_ticks = 0;
   g_array_append_val (tree, self);
-  if (proc == NULL)
-    return tree;
-  while ((name = g_dir_read_name (proc)) != NULL)
+  while (proc != NULL && (name = g_dir_read_name (proc)) != NULL)
     {
       g_auto(GStrv) fields = NULL;
       guint64 pid;
+      ProcessStat stat;
 
-      if (!g_ascii_string_to_unsigned (name, 10, 1, G_MAXINT, &pid, NULL) || (int) pid == self ||
+      if (!g_ascii_string_to_unsigned (name, 10, 1, G_MAXINT, &pid, NULL) ||
           !read_stat_fields ((int) pid, &fields))
         continue;
-      g_hash_table_insert (parent_of, GINT_TO_POINTER ((int) pid),
-                           GINT_TO_POINTER (atoi (fields[1])));  /* ppid, field 4 */
+      stat.pid = (int) pid;
+      stat.ppid = atoi (fields[1]);  /* field 4 */
+      /* utime and stime, fields 14 and 15 */
+      stat.ticks = g_ascii_strtoull (fields[11], NULL, 10) + g_ascii_strtoull (fields[12], NULL, 10);
+      g_array_append_val (all, stat);
+      if (stat.pid == self)
+        *out_ticks += stat.ticks;
     }
   /* Breadth first: each round adds the children of what the tree holds. */
   for (guint i = 0; i < tree->len; i++)
-    {
-      GHashTableIter iter;
-      gpointer pid, ppid;
+    for (guint j = 0; j < all->len; j++)
+      {
+        const ProcessStat *stat = &g_array_index (all, ProcessStat, j);
 
-      g_hash_table_iter_init (&iter, parent_of);
-      while (g_hash_table_iter_next (&iter, &pid, &ppid))
-        if (GPOINTER_TO_INT (ppid) == g_array_index (tree, int, i))
+        if (stat->ppid == g_array_index (tree, int, i) && stat->pid != self)
           {
-            int child = GPOINTER_TO_INT (pid);
-            g_array_append_val (tree, child);
+            g_array_append_val (tree, stat->pid);
+            *out_ticks += stat->ticks;
           }
-    }
+      }
   return tree;
-}
-
-static guint64
-process_ticks (int pid)
-{
-  g_auto(GStrv) fields = NULL;
-
-  if (!read_stat_fields (pid, &fields))
-    return 0;
-  /* utime and stime, fields 14 and 15 */
-  return g_ascii_strtoull (fields[11], NULL, 10) + g_ascii_strtoull (fields[12], NULL, 10);
 }
 
 /* Proportional set size in bytes (shared pages split among their users, as psutil's
@@ -208,20 +208,17 @@ append_virtual_memory (GString *json)
 GBytes *
 bj_usage_reply_content (BjUsage *self)
 {
-  g_autoptr(GArray) tree = process_tree ();
+  guint64 process_total = 0, memory = 0, host_total = 0, host_idle = 0;
+  g_autoptr(GArray) tree = process_tree (&process_total);
   GString *json = g_string_new ("{\"hostname\":");
   gint64 now = g_get_monotonic_time ();
   double ticks_per_second = (double) sysconf (_SC_CLK_TCK);
-  guint64 process_total = 0, memory = 0, host_total = 0, host_idle = 0;
   gboolean have_host = host_ticks (&host_total, &host_idle);
   double kernel_cpu = 0.0;
   char number[G_ASCII_DTOSTR_BUF_SIZE];
 
   for (guint i = 0; i < tree->len; i++)
-    {
-      process_total += process_ticks (g_array_index (tree, int, i));
-      memory += process_memory (g_array_index (tree, int, i));
-    }
+    memory += process_memory (g_array_index (tree, int, i));
 
   bj_json_append_escaped (json, g_get_host_name (), strlen (g_get_host_name ()));
   g_string_append_printf (json, ",\"pid\":%d,\"cpu_count\":%ld", (int) getpid (),
