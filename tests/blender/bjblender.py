@@ -703,3 +703,49 @@ class BlenderTestCase(unittest.TestCase):
         # A step after a failed one would only report the same failure again.
         if not self.blender.alive():
             self.fail("Blender is not running (an earlier step ended it):\n" + self.blender.log())
+
+
+HEADLESS_KERNEL_NAME = "bpy-jupyter-blender"
+
+
+def use_headless_kernelspec(prefix):
+    """Writes the `bpy-jupyter-blender` kernelspec (`blender -b` running the staged
+    add-on's kernel_process.py) into a new private folder and puts it first on
+    JUPYTER_PATH for bjkernelspec (mode "installed": taken as it is), with Blender's
+    temporary files kept in it. Call it before importing bjkernelspec. Returns the
+    folder; removes it again if anything fails."""
+    root = tempfile.mkdtemp(prefix=prefix)
+    try:
+        spec = {
+            "argv": [
+                find_program("blender", "BJ_BLENDER"),
+                "-b",
+                "--factory-startup",
+                "--python",
+                os.path.join(addon_scripts(), "addons", "bpy_jupyter", "kernel_process.py"),
+                "--",
+                "-f",
+                "{connection_file}",
+            ],
+            "display_name": "Blender",
+            "language": "python",
+            "interrupt_mode": "message",
+            "metadata": {"debugger": False},
+        }
+        kdir = os.path.join(root, "kernels", HEADLESS_KERNEL_NAME)
+        os.makedirs(kdir)
+        with open(os.path.join(kdir, "kernel.json"), "w") as f:
+            json.dump(spec, f, indent=1)
+        old = os.environ.get("JUPYTER_PATH")
+        os.environ["JUPYTER_PATH"] = root + (os.pathsep + old if old else "")
+        os.environ["BJ_KERNELSPEC_MODE"] = "installed"
+        os.environ["BJ_KERNEL_NAME"] = HEADLESS_KERNEL_NAME
+        os.makedirs(os.path.join(root, "tmp"))
+        os.environ["TMPDIR"] = os.path.join(root, "tmp")
+        os.environ["PYTHONDONTWRITEBYTECODE"] = "1"
+        # Blender starts in a few seconds, not the standalone kernel's milliseconds.
+        os.environ.setdefault("BJ_STARTUP_TIMEOUT", str(STARTUP_TIMEOUT))
+    except BaseException:
+        shutil.rmtree(root, ignore_errors=True)
+        raise
+    return root

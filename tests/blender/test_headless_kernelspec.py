@@ -15,7 +15,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import importlib.util
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -24,53 +23,11 @@ sys.path.insert(0, HERE)
 
 import bjblender  # noqa: E402
 
-KERNEL_NAME = "bpy-jupyter-blender"
+KERNEL_NAME = bjblender.HEADLESS_KERNEL_NAME
 
 # The kernelspec, written before bjkernelspec (imported by the conformance module)
 # resolves it through JUPYTER_PATH: mode "installed" takes it from there as is.
-_spec_root = tempfile.mkdtemp(prefix="bj-blender-kernelspec-")
-_kernel_tmp = os.path.join(_spec_root, "tmp")
-
-
-def _write_kernelspec():
-    scripts = bjblender.addon_scripts()
-    blender = os.environ.get("BJ_BLENDER") or "blender"
-    bjblender.find_program("blender", "BJ_BLENDER")
-    spec = {
-        "argv": [
-            blender,
-            "-b",
-            "--factory-startup",
-            "--python",
-            os.path.join(scripts, "addons", "bpy_jupyter", "kernel_process.py"),
-            "--",
-            "-f",
-            "{connection_file}",
-        ],
-        "display_name": "Blender",
-        "language": "python",
-        "interrupt_mode": "message",
-        "metadata": {"debugger": False},
-    }
-    kdir = os.path.join(_spec_root, "kernels", KERNEL_NAME)
-    os.makedirs(kdir)
-    with open(os.path.join(kdir, "kernel.json"), "w") as f:
-        json.dump(spec, f, indent=1)
-    old = os.environ.get("JUPYTER_PATH")
-    os.environ["JUPYTER_PATH"] = _spec_root + (os.pathsep + old if old else "")
-    os.environ["BJ_KERNELSPEC_MODE"] = "installed"
-    os.environ["BJ_KERNEL_NAME"] = KERNEL_NAME
-    # Blender's temporary files (and anything else it would leave) stay private.
-    os.makedirs(_kernel_tmp)
-    os.environ["TMPDIR"] = _kernel_tmp
-    os.environ["PYTHONDONTWRITEBYTECODE"] = "1"
-
-
-try:
-    _write_kernelspec()
-except BaseException:
-    shutil.rmtree(_spec_root, ignore_errors=True)
-    raise
+_spec_root = bjblender.use_headless_kernelspec("bj-blender-kernelspec-")
 
 _spec = importlib.util.spec_from_file_location(
     "bj_conformance", os.path.join(TESTS, "conformance", "test_jupyter_kernel_test.py")
